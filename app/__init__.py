@@ -1,0 +1,1 @@
+"""callguard: may I call this number now?"""

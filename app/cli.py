@@ -1,0 +1,112 @@
+"""The `callguard` command. Exit codes: 0 success, 1 failure, 2 usage error."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from app.core.config import Settings, get_settings
+from app.core.db import InvalidDatabaseUrl
+from app.core.embedded import EmbeddedPostgres
+from app.core.migrations import upgrade
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+class CommandFailed(Exception):
+    """A failure to report in one sentence on standard error (exit 1)."""
+
+
+def _raise_exit(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """DATABASE_URL when set; otherwise the embedded server, stopped again on the way out."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    embedded = EmbeddedPostgres(settings.data_dir)
+    try:
+        url = embedded.start()
+        print(f"callguard: embedded PostgreSQL in {embedded.pgdata}", file=sys.stderr)
+        yield url
+    finally:
+        embedded.close()
+
+
+def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
+    with database_url(settings) as url:
+        upgrade(url)
+    print("callguard: schema is at the newest migration", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    with database_url(settings) as url:
+        upgrade(url)
+        os.environ["DATABASE_URL"] = url  # the app factory (and every worker) reads it
+        if args.workers > 1:
+            metrics_dir = (settings.data_dir / "metrics").resolve()
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            metrics_dir.mkdir(parents=True)
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        get_settings.cache_clear()
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            access_log=False,  # callguard writes its own JSON access line
+            log_level="info",
+        )
+    return 0
+
+
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="callguard", description="Call-compliance pre-check service."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="migrate, then serve the HTTP API")
+    serve.add_argument("--host", default=settings.host)
+    serve.add_argument("--port", type=int, default=settings.port)
+    serve.add_argument("--workers", type=int, default=settings.workers)
+    serve.set_defaults(run=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="bring the schema to the newest migration")
+    migrate.set_defaults(run=cmd_migrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _raise_exit)  # run `finally` blocks: stop the embedded server
+    try:
+        settings = get_settings()
+    except ValueError as exc:
+        print(f"callguard: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    args = build_parser(settings).parse_args(argv)
+    run: Command = args.run
+    try:
+        return run(args, settings)
+    except (CommandFailed, InvalidDatabaseUrl) as exc:
+        print(f"callguard: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

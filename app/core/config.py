@@ -1,0 +1,48 @@
+"""The one settings class. Read from the environment (and an optional .env) once."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CALLGUARD_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "database_url"),
+        description="postgresql:// URL; unset means the embedded PostgreSQL in data_dir.",
+    )
+    data_dir: Path = Field(default=Path(".callguard"), description="Embedded database and state.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+
+    max_body_bytes: int = Field(default=4 * MIB, ge=1024, description="JSON request bodies.")
+    max_upload_bytes: int = Field(default=4096 * MIB, ge=1024, description="Bulk file uploads.")
+
+    db_timeout_s: float = Field(
+        default=5.0, gt=0, description="Connect, pool-wait and statement timeout for requests."
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+
+    log_level: str = "INFO"
+    log_phone_numbers: bool = Field(
+        default=False, description="Include phone numbers in logs (off by default: privacy)."
+    )
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

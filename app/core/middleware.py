@@ -1,0 +1,145 @@
+"""The outermost layer of every HTTP request.
+
+Assigns the request id, enforces the body limit, turns any escaped exception into the
+envelope (503 when the database could not be consulted, 500 otherwise), and writes one
+access-log line and the request metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.db import is_unavailable
+from app.core.errors import (
+    AppError,
+    BodyTooLarge,
+    InternalError,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    envelope,
+)
+from app.core.metrics import observe_request
+from app.core.request_id import pick_request_id, reset_request_id, set_request_id
+
+access_log = logging.getLogger("callguard.access")
+error_log = logging.getLogger("callguard.error")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def body_limit_for(path: str, max_body: int, max_upload: int) -> int:
+    return max_upload if path.rstrip("/").endswith("/uploads") else max_body
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int) -> None:
+        self.app = app
+        self.max_body = max_body_bytes
+        self.max_upload = max_upload_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = pick_request_id(_header(scope, b"x-request-id"))
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = set_request_id(request_id)
+        started = time.perf_counter()
+        status = {"code": 500, "sent": False}
+        rid_header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                status["sent"] = True
+                message["headers"] = [*message.get("headers", []), rid_header]
+            await send(message)
+
+        limit = body_limit_for(scope["path"], self.max_body, self.max_upload)
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        try:
+            declared = _header(scope, b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                error: AppError = PayloadTooLarge(
+                    f"The request body is larger than the limit of {limit} bytes.",
+                    details={"limit_bytes": limit},
+                )
+                await self._send_error(send_with_id, error, request_id)
+            else:
+                await self.app(scope, limited_receive, send_with_id)
+        except Exception as exc:
+            if status["sent"]:
+                error_log.exception("error after the response started", extra=_ids(request_id))
+                raise
+            if isinstance(exc, BodyTooLarge):
+                error = PayloadTooLarge(
+                    f"The request body is larger than the limit of {exc.limit} bytes.",
+                    details={"limit_bytes": exc.limit},
+                )
+            elif is_unavailable(exc):
+                error_log.warning(
+                    "database unavailable: %s", type(exc).__name__, extra=_ids(request_id)
+                )
+                error = ServiceUnavailable()
+            else:
+                error_log.exception("unhandled error", extra=_ids(request_id))
+                error = InternalError()
+            await self._send_error(send_with_id, error, request_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            observe_request(scope["method"], route, status["code"], elapsed)
+            access_log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status["code"],
+                    "duration_ms": round(elapsed * 1000, 3),
+                    "key_id": scope["state"].get("key_id"),
+                },
+            )
+            reset_request_id(token)
+
+    @staticmethod
+    async def _send_error(send: Send, error: AppError, request_id: str) -> None:
+        body = json.dumps(envelope(error.code, error.message, error.details, request_id)).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        headers += [(k.lower().encode(), v.encode()) for k, v in (error.headers or {}).items()]
+        await send({"type": "http.response.start", "status": error.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _ids(request_id: str) -> dict[str, Any]:
+    return {"request_id": request_id}
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    # unmatched paths are folded into one label so a scanner cannot explode the metric
+    return path if isinstance(path, str) else "<unmatched>"

@@ -1,0 +1,64 @@
+"""The OpenAPI document: FastAPI's, with the envelope in place of the default 422 body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app.core.errors import (
+    InternalError,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from app.core.routing import error_doc
+
+ENVELOPE_SCHEMA: dict[str, Any] = {
+    "title": "ErrorEnvelope",
+    "type": "object",
+    "required": ["error", "message", "request_id"],
+    "properties": {
+        "error": {"type": "string", "description": "Stable machine-readable code."},
+        "message": {"type": "string", "description": "One human-readable sentence."},
+        "details": {"type": "object", "description": "Code-specific fields."},
+        "request_id": {"type": "string", "description": "Same as the X-Request-Id header."},
+    },
+}
+
+_UNDOCUMENTED_DB = {"/healthz", "/metrics", "/openapi.json"}
+
+
+def install_openapi(app: FastAPI) -> None:
+    def build() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components["ErrorEnvelope"] = ENVELOPE_SCHEMA
+        for path, item in schema.get("paths", {}).items():
+            for operation in item.values():
+                _document_common_errors(path, operation)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = build  # type: ignore[method-assign]
+
+
+def _document_common_errors(path: str, operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    responses.pop("422", None)
+    if operation.get("parameters") or operation.get("requestBody"):
+        responses.setdefault("400", error_doc(ValidationFailed))
+    if operation.get("requestBody"):
+        responses.setdefault("413", error_doc(PayloadTooLarge))
+        responses.setdefault("415", error_doc(UnsupportedMediaType))
+    if path not in _UNDOCUMENTED_DB:
+        responses.setdefault("503", error_doc(ServiceUnavailable))
+    responses.setdefault("500", error_doc(InternalError))

@@ -1,0 +1,59 @@
+"""create_app(): FastAPI, lifespan, middleware, error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api import api_router
+from app.core.config import Settings, get_settings
+from app.core.db import Database
+from app.core.errors import install_error_handlers
+from app.core.logging import configure_logging
+from app.core.middleware import RequestContextMiddleware
+from app.core.openapi import install_openapi
+from app.core.routing import JsonBodyRoute
+from app.ops.router import router as ops_router
+
+DESCRIPTION = (
+    "Call-compliance pre-check: ask right before dialing whether a number may be called now. "
+    "Every error is the envelope `{error, message, details, request_id}`."
+)
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = database is None
+        if owned:
+            if not settings.database_url:
+                raise RuntimeError(
+                    "DATABASE_URL is not set; start the service with `callguard serve`"
+                )
+            app.state.db = Database.from_url(settings.database_url, settings)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.db.dispose()
+
+    app = FastAPI(title="callguard", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app.router.route_class = JsonBodyRoute
+    app.state.settings = settings
+    if database is not None:
+        app.state.db = database
+    install_error_handlers(app)
+    install_openapi(app)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    app.include_router(ops_router)
+    app.include_router(api_router())
+    return app

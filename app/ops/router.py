@@ -1,0 +1,41 @@
+from fastapi import Request, Response
+
+from app.core.db import SessionDep
+from app.core.errors import ServiceUnavailable
+from app.core.metrics import render
+from app.core.routing import error_doc, make_router
+from app.ops import service
+from app.ops.schemas import Health, Readiness
+
+router = make_router(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> Health:
+    """The process is up (no database access)."""
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    responses={
+        "503": error_doc(
+            ServiceUnavailable, "The database does not answer, or its schema is not current."
+        )
+    },
+)
+async def readyz(session: SessionDep) -> Readiness:
+    """The database answers and its schema is at the newest migration."""
+    revision = await service.readiness(session=session)
+    return Readiness(status="ok", schema_revision=revision)
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={"200": {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics in the text exposition format."""
+    body, content_type = render(request.app.state.settings.prometheus_multiproc_dir)
+    return Response(body, media_type=content_type)

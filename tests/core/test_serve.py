@@ -1,0 +1,118 @@
+"""`callguard serve` as a real process: embedded start, stop on SIGTERM / Ctrl-C, DATABASE_URL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.core.embedded import EmbeddedPostgres
+
+CALLGUARD = str(Path(sys.executable).with_name("callguard"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], seconds: float = 60) -> httpx.Response:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("callguard serve did not answer in time")
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["CALLGUARD_DATA_DIR"] = str(tmp_path / "state")
+    proc = subprocess.Popen(
+        [CALLGUARD, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        yield proc, port, tmp_path / "state"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        EmbeddedPostgres(tmp_path / "state").close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_embedded_serve_stops_cleanly_with_no_stray_process(
+    serve: tuple[subprocess.Popen[bytes], int, Path], signum: signal.Signals
+) -> None:
+    proc, port, data_dir = serve
+    response = _wait_ready(port, proc)
+    assert response.status_code == 200, response.text
+    embedded = EmbeddedPostgres(data_dir)
+    assert len(embedded.processes()) == 1
+
+    proc.send_signal(signum)
+    proc.wait(timeout=30)
+
+    assert embedded.processes() == []
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+
+
+def test_serve_uses_database_url_without_embedded(tmp_path: Path, database_url: str) -> None:
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "CALLGUARD_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [CALLGUARD, "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE
+    )
+    try:
+        assert _wait_ready(port, proc).status_code == 200
+        assert not (tmp_path / "pgdata").exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert proc.returncode in (0, 128 + signal.SIGTERM)
+
+
+def test_migrate_command_reports_success(database_url: str) -> None:
+    result = subprocess.run(
+        [CALLGUARD, "migrate"],
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "newest migration" in result.stderr
+
+
+def test_bad_database_url_fails_with_one_sentence() -> None:
+    result = subprocess.run(
+        [CALLGUARD, "migrate"],
+        env={**os.environ, "DATABASE_URL": "sqlite:///x.db"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "callguard: DATABASE_URL must be a postgresql:// URL."
+
+
+def test_usage_error_exits_2() -> None:
+    result = subprocess.run([CALLGUARD, "frobnicate"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
