@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
+DEV_STAMP     := $(VENV)/.dev-stamp
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint pytest bench clean
@@ -10,27 +11,34 @@ STAMP  := $(VENV)/.installed-stamp
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
-	@touch $(STAMP)
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-install: $(STAMP) ## create .venv and install callguard with its dev tools
+# `make run` installs only what the service needs; the dev tools come with the first test run.
+$(RUNTIME_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) -e .
+	@touch $@
 
-run: $(STAMP) ## start callguard on the embedded PostgreSQL (or DATABASE_URL)
+$(DEV_STAMP): $(RUNTIME_STAMP)
+	$(PIP) -e '.[dev]'
+	@touch $@
+
+install: $(DEV_STAMP) ## create .venv and install callguard with its dev tools
+
+run: $(RUNTIME_STAMP) ## start callguard on the embedded PostgreSQL (or DATABASE_URL)
 	$(BIN)/callguard serve
 
-lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
+lint: $(DEV_STAMP) ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict app
 
-pytest: $(STAMP) ## the test suite only (embedded PostgreSQL, or TEST_DATABASE_URL)
+pytest: $(DEV_STAMP) ## the test suite only (embedded PostgreSQL, or TEST_DATABASE_URL)
 	$(BIN)/pytest
 
 test: lint pytest ## lint, type-check, then the whole test suite
 
-bench: $(STAMP) ## run every benchmark script in bench/ (results go to docs/BENCHMARKS.md)
+bench: $(DEV_STAMP) ## run every benchmark script in bench/ (results go to docs/BENCHMARKS.md)
 	@set -e; found=0; for script in bench/*.py; do \
 	  [ -e "$$script" ] || continue; found=1; echo "== $$script"; $(BIN)/python "$$script"; \
 	done; [ $$found = 1 ] || echo "no benchmark scripts in bench/ yet"

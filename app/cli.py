@@ -23,8 +23,10 @@ class CommandFailed(Exception):
     """A failure to report in one sentence on standard error (exit 1)."""
 
 
-def _raise_exit(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
+def _graceful_exit(_signum: int, _frame: FrameType | None) -> None:
+    # SIGTERM is the ordinary way to stop a service: unwind (stopping the embedded server) and
+    # exit 0. uvicorn re-raises the signal here once it has drained its requests.
+    raise SystemExit(0)
 
 
 @contextmanager
@@ -91,7 +93,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _raise_exit)  # run `finally` blocks: stop the embedded server
+    signal.signal(signal.SIGTERM, _graceful_exit)  # run `finally` blocks: stop the embedded server
     try:
         settings = get_settings()
     except ValueError as exc:
