@@ -68,7 +68,7 @@ def test_embedded_serve_stops_cleanly_with_no_stray_process(
 
     proc.send_signal(signum)
     proc.wait(timeout=30)
-    assert proc.returncode == (0 if signum == signal.SIGTERM else 130)
+    assert proc.returncode == 0  # an operator-requested stop is a clean exit
 
     assert embedded.processes() == []
     with pytest.raises(httpx.TransportError):
