@@ -1,11 +1,12 @@
-"""Mounts every feature router under /v1."""
+"""Mounts every feature router under /v1, all behind the one authentication dependency."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from app.core.routing import make_router
-
-v1 = make_router(prefix="/v1")
+from app.auth.dependencies import authenticate
+from app.auth.router import router as auth_router
 
 
 def api_router() -> APIRouter:
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)])
+    v1.include_router(auth_router)
     return v1

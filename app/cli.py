@@ -11,16 +11,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from app.auth import cli as auth_cli
+from app.auth.cli import CommandFailed
 from app.core.config import Settings, get_settings
 from app.core.db import InvalidDatabaseUrl
 from app.core.embedded import EmbeddedPostgres
 from app.core.migrations import upgrade
 
 Command = Callable[[argparse.Namespace, Settings], int]
-
-
-class CommandFailed(Exception):
-    """A failure to report in one sentence on standard error (exit 1)."""
+DatabaseCommand = Callable[[argparse.Namespace, Settings, str], int]
 
 
 def _graceful_exit(_signum: int, _frame: FrameType | None) -> None:
@@ -56,7 +55,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     with database_url(settings) as url:
         upgrade(url)
-        os.environ["DATABASE_URL"] = url  # the app factory (and every worker) reads it
+        auth_cli.bootstrap_admin_key(url, settings)
+        os.environ["DATABASE_URL"] = url
+        os.environ["CALLGUARD_WORKERS"] = str(
+            args.workers
+        )  # the app factory (and every worker) reads it
         if args.workers > 1:
             metrics_dir = (settings.data_dir / "metrics").resolve()
             shutil.rmtree(metrics_dir, ignore_errors=True)
@@ -89,6 +92,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="bring the schema to the newest migration")
     migrate.set_defaults(run=cmd_migrate)
+
+    auth_cli.register(commands)
     return parser
 
 
@@ -100,8 +105,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"callguard: invalid configuration: {exc}", file=sys.stderr)
         return 2
     args = build_parser(settings).parse_args(argv)
-    run: Command = args.run
     try:
+        if getattr(args, "needs_database", False):
+            database_command: DatabaseCommand = args.run
+            with database_url(settings) as url:
+                upgrade(url)
+                return database_command(args, settings, url)
+        run: Command = args.run
         return run(args, settings)
     except (CommandFailed, InvalidDatabaseUrl) as exc:
         print(f"callguard: {exc}", file=sys.stderr)

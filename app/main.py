@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import api_router
+from app.auth.dependencies import AuthState
+from app.auth.throttle import KeyBudgets
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
@@ -45,6 +47,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app = FastAPI(title="callguard", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.router.route_class = JsonBodyRoute
     app.state.settings = settings
+    app.state.auth = AuthState(
+        # each worker process holds its share of every key's budget
+        budgets=KeyBudgets(
+            settings.key_rate_per_s / settings.workers,
+            max(1.0, settings.key_burst / settings.workers),
+        )
+    )
     if database is not None:
         app.state.db = database
     install_error_handlers(app)

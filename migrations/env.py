@@ -8,9 +8,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from app.core.all_models import Base
 from app.core.config import get_settings
 from app.core.db import async_url
-from app.core.models import Base
 
 # an arbitrary constant: "callguard migrations" as a 64-bit lock key
 _MIGRATION_LOCK = 0x63676D6967726174

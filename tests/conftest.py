@@ -17,8 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from app.auth import service as auth_service
+from app.auth.principal import Scope
+from app.auth.schemas import ApiKeyIn
 from app.core.config import Settings
 from app.core.db import (
     Database,
@@ -31,6 +34,7 @@ from app.core.db import (
 from app.core.embedded import EmbeddedPostgres
 from app.core.migrations import upgrade
 from app.main import create_app
+from tests.helpers import bearer
 
 
 @pytest.fixture(scope="session")
@@ -94,3 +98,24 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://callguard.test") as client:
         yield client
+
+
+@pytest.fixture
+async def admin_key(connection: AsyncConnection) -> str:
+    """A platform admin key's secret, made inside the test's transaction."""
+    session = AsyncSession(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    _, secret = await auth_service.create_key(
+        session=session,
+        principal=None,
+        data=ApiKeyIn(name="test admin", scopes=[Scope.ADMIN]),
+    )
+    await session.commit()
+    await session.close()
+    return secret
+
+
+@pytest.fixture
+def admin(admin_key: str) -> dict[str, str]:
+    return bearer(admin_key)

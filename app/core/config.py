@@ -33,6 +33,18 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
 
+    key_rate_per_s: float = Field(
+        default=1000.0, gt=0, description="Request budget per API key (all workers together)."
+    )
+    key_burst: float = Field(default=2000.0, ge=1, description="Token-bucket capacity per key.")
+    idempotency_retention_s: int = Field(default=86400, ge=60)
+    idempotency_abandon_s: int = Field(
+        default=60, ge=5, description="An unfinished Idempotency-Key claim older than this is free."
+    )
+    key_listener: bool = Field(
+        default=True, description="LISTEN for key changes from other processes."
+    )
+
     log_level: str = "INFO"
     log_phone_numbers: bool = Field(
         default=False, description="Include phone numbers in logs (off by default: privacy)."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 import asyncpg
@@ -109,6 +109,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await asyncio.shield(_quiet_rollback(session))
             raise
         await session.commit()
+        for callback in session.info.pop("after_commit", ()):
+            callback()
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run `callback` once the request's transaction has committed (and only then)."""
+    session.info.setdefault("after_commit", []).append(callback)
 
 
 async def _quiet_rollback(session: AsyncSession) -> None:

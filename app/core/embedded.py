@@ -55,14 +55,19 @@ class EmbeddedPostgres:
             log.warning("embedded PostgreSQL was not running")
 
     def close(self) -> None:
-        """Stop the server and forget it (the wheel's own bookkeeping included)."""
+        """Let go of the server; it stops when no other live process still uses it.
+
+        Another `callguard` command (say `keys create` beside a running `serve`) adopts the
+        running server and must not stop it. Holders that died without letting go (kill -9)
+        are dropped first, so they cannot keep the server up forever.
+        """
         if self._server is None:
             return
+        holders = self._server.global_process_id_list
+        with self._server._lock:
+            holders.put([pid for pid in holders.get() if psutil.pid_exists(pid)])
         self._server.cleanup()
         self._server = None
-        for proc in self.processes():  # the wheel keeps a server other handles still use
-            log.info("stopping leftover postgres pid %s", proc.pid)
-            proc.terminate()
 
     def processes(self) -> list[psutil.Process]:
         """Server processes started on this data directory (for tests and shutdown checks)."""

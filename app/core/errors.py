@@ -145,12 +145,16 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+def validation_error_response(exc: RequestValidationError) -> JSONResponse:
     fields = validation_fields([dict(e) for e in exc.errors()])
     count = len(fields)
     message = "The request has 1 problem." if count == 1 else f"The request has {count} problems."
     return error_response(ValidationFailed(message, details={"fields": fields}))
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return validation_error_response(exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

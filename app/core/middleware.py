@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -139,7 +140,14 @@ def _ids(request_id: str) -> dict[str, Any]:
 
 
 def _route_template(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    # unmatched paths are folded into one label so a scanner cannot explode the metric
-    return path if isinstance(path, str) else "<unmatched>"
+    """The matched route as a template (/v1/api-keys/{key_id}), for logs and metric labels.
+
+    Built from the request path and its matched parameters, because an included router's
+    route object knows only its own path, not the prefixes above it.
+    """
+    if scope.get("route") is None:
+        # unmatched paths share one label so a scanner cannot explode the metric
+        return "<unmatched>"
+    names = {str(value): name for name, value in scope.get("path_params", {}).items()}
+    segments = unquote(scope["path"]).split("/")
+    return "/".join(f"{{{names[s]}}}" if s in names else s for s in segments)

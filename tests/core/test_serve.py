@@ -53,7 +53,8 @@ def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        EmbeddedPostgres(tmp_path / "state").close()
+        for leftover in EmbeddedPostgres(tmp_path / "state").processes():
+            leftover.terminate()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

@@ -1,0 +1,109 @@
+"""The one authentication dependency every /v1 route uses, and scope checks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.auth import repository
+from app.auth.cache import KeyCache, KeyChangeListener, KeyRecord
+from app.auth.errors import InvalidToken, KeyExpired, KeyRevoked, RateLimited, ScopeRequired
+from app.auth.principal import KEY_PREFIX, Principal, Scope, hash_secret, same_hash
+from app.auth.throttle import FailedAttempts, KeyBudgets
+from app.core.errors import AppError
+
+
+@dataclass
+class AuthState:
+    """Per-process authentication state, kept on app.state.auth."""
+
+    budgets: KeyBudgets
+    cache: KeyCache = field(default_factory=KeyCache)
+    failed: FailedAttempts = field(default_factory=FailedAttempts)
+    listener: KeyChangeListener | None = None
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token.startswith(KEY_PREFIX) or len(token) > 128:
+        return None
+    return token
+
+
+async def _lookup(request: Request, state: AuthState, secret_hash: bytes) -> KeyRecord | None:
+    record = state.cache.get(secret_hash)
+    if record is not None:
+        return record
+    started = time.monotonic()
+    async with request.app.state.db.sessionmaker() as session:
+        record = await repository.key_by_hash(session, secret_hash)
+    if record is not None:
+        state.cache.put(record, started)
+    return record
+
+
+async def authenticate(request: Request) -> Principal:
+    """The calling key, verified; the same object for the rest of the request."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is not None:
+        return principal
+    state: AuthState = request.app.state.auth
+    address = client_address(request)
+    retry_after = state.failed.retry_after(address)
+    if retry_after is not None:
+        raise RateLimited(
+            retry_after,
+            f"Too many failed key attempts from this address; retry in {retry_after} s.",
+        )
+    error: AppError | None = None
+    secret = _bearer(request)
+    record = None
+    if secret is None:
+        error = InvalidToken()
+    else:
+        secret_hash = hash_secret(secret)
+        record = await _lookup(request, state, secret_hash)
+        if record is None or not same_hash(record.secret_hash, secret_hash):
+            error = InvalidToken("This API key is not valid.")
+        elif record.revoked_at is not None:
+            error = KeyRevoked()
+        elif record.expires_at is not None and record.expires_at <= datetime.now(UTC):
+            error = KeyExpired()
+    if error is not None or record is None:
+        state.failed.record_failure(address)
+        raise error or InvalidToken()
+    request.state.key_id = record.id
+    wait = state.budgets.take(record.id)
+    if wait is not None:
+        raise RateLimited(wait, f"This API key's request budget is spent; retry in {wait} s.")
+    principal = Principal(key_id=record.id, tenant_id=record.tenant_id, scopes=record.scopes)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def require(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.has(scope):
+            raise ScopeRequired(scope)
+        return principal
+
+    check.__name__ = f"require_{scope.value.replace(':', '_')}"
+    return check
+
+
+AdminKey = Annotated[Principal, Depends(require(Scope.ADMIN))]
+KeysWriter = Annotated[Principal, Depends(require(Scope.KEYS_WRITE))]

@@ -1,0 +1,58 @@
+from typing import ClassVar
+
+from app.core.errors import AppError
+
+
+class InvalidToken(AppError):
+    code = "invalid_token"
+    status = 401
+    default_message = "Send a valid API key as `Authorization: Bearer <key>`."
+
+
+class KeyRevoked(AppError):
+    code = "key_revoked"
+    status = 401
+    default_message = "This API key was revoked."
+
+
+class KeyExpired(AppError):
+    code = "key_expired"
+    status = 401
+    default_message = "This API key has expired."
+
+
+class ScopeRequired(AppError):
+    code = "scope_required"
+    status = 403
+    default_message = "This API key lacks the scope this action needs."
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(
+            f"This API key lacks the `{scope}` scope.", details={"required_scope": scope}
+        )
+
+
+class RateLimited(AppError):
+    code = "rate_limited"
+    status = 429
+    default_message = "Too many requests; retry after the time in Retry-After."
+
+    def __init__(self, retry_after_s: int, message: str | None = None) -> None:
+        super().__init__(
+            message or f"Too many requests; retry in {retry_after_s} s.",
+            details={"retry_after_s": retry_after_s},
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+
+class IdempotencyKeyReused(AppError):
+    code = "idempotency_key_reused"
+    status = 409
+    default_message = "This Idempotency-Key was already used with a different request."
+
+
+class IdempotencyInProgress(AppError):
+    code = "idempotency_in_progress"
+    status = 409
+    default_message = "A request with this Idempotency-Key is still running; retry shortly."
+    retryable: ClassVar[bool] = True

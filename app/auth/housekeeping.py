@@ -1,0 +1,39 @@
+"""Background upkeep: expired Idempotency-Key records are purged every few minutes."""
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.auth.idempotency import purge_expired
+from app.core.config import Settings
+from app.core.db import is_unavailable
+
+log = logging.getLogger("callguard.housekeeping")
+
+
+def start_housekeeping(
+    engine: AsyncEngine, settings: Settings, every_s: float = 600.0
+) -> asyncio.Task[None]:
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                purged = await purge_expired(engine, settings)
+                if purged:
+                    log.info("purged expired idempotency records", extra={"count": purged})
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                log.warning("housekeeping skipped: database unavailable")
+
+    task = asyncio.create_task(loop(), name="housekeeping")
+    task.add_done_callback(lambda t: None if t.cancelled() else t.exception())
+    return task
+
+
+async def stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,83 @@
+"""The route class of every /v1 route: JSON-body checks plus Idempotency-Key on POST."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+
+from app.auth import idempotency
+from app.auth.dependencies import authenticate
+from app.auth.errors import IdempotencyInProgress, IdempotencyKeyReused
+from app.core.errors import AppError, ValidationFailed, error_response, validation_error_response
+from app.core.routing import JsonBodyRoute
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class V1Route(JsonBodyRoute):
+    """Authenticate first (a caller without a valid key learns nothing else: not the route's
+    media type, not its validation rules), then Idempotency-Key on POST, then the route."""
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+        is_post = bool(self.methods and "POST" in self.methods)
+
+        async def v1_handler(request: Request) -> Response:
+            await authenticate(request)
+            key = request.headers.get("idempotency-key") if is_post else None
+            if key is None:
+                return await handler(request)
+            return await _idempotent(request, key, handler)
+
+        return v1_handler
+
+
+async def _idempotent(request: Request, key: str, handler: Handler) -> Response:
+    if not 1 <= len(key) <= 255:
+        raise ValidationFailed(
+            "The Idempotency-Key header must be 1 to 255 characters.",
+            details={"fields": [{"field": "Idempotency-Key", "problem": "1 to 255 characters"}]},
+        )
+    principal = await authenticate(request)  # cached on the request by now
+    engine = request.app.state.db.engine
+    settings = request.app.state.settings
+    scope = principal.idempotency_scope
+    fingerprint = idempotency.fingerprint(request, await request.body())
+    claim = await idempotency.claim(engine, settings, scope=scope, key=key, fingerprint=fingerprint)
+    if claim.reused:
+        raise IdempotencyKeyReused()
+    if claim.in_progress:
+        raise IdempotencyInProgress()
+    if claim.replay is not None:
+        stored = claim.replay
+        return Response(
+            stored.body,
+            status_code=stored.status,
+            media_type=stored.content_type,
+            headers={"Idempotent-Replayed": "true"},
+        )
+    try:
+        try:
+            response = await handler(request)
+        except AppError as exc:
+            response = error_response(exc)
+        except RequestValidationError as exc:
+            response = validation_error_response(exc)
+    except BaseException:
+        await asyncio.shield(idempotency.release(engine, scope=scope, key=key))
+        raise
+    body = getattr(response, "body", None)
+    if response.status_code >= 500 or not isinstance(body, bytes):
+        await idempotency.release(engine, scope=scope, key=key)
+        return response
+    stored = idempotency.Stored(response.status_code, response.media_type, body)
+    await idempotency.complete(engine, scope=scope, key=key, stored=stored)
+    return response
+
+
+def make_v1_router(**kwargs: Any) -> APIRouter:
+    return APIRouter(route_class=V1Route, **kwargs)

@@ -1,0 +1,46 @@
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from app.auth.principal import Scope
+from app.core.schemas import StrictInput, UtcDatetime
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class TenantIn(StrictInput):
+    name: Name
+
+
+class TenantOut(BaseModel):
+    id: str
+    name: str
+    created_at: UtcDatetime
+
+
+class ApiKeyIn(StrictInput):
+    name: Annotated[str, Field(max_length=200)] = ""
+    scopes: Annotated[list[Scope], Field(min_length=1)]
+    expires_at: AwareDatetime | None = None
+    tenant_id: str | None = Field(default=None, description="Admin only: the key's tenant.")
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    prefix: str = Field(description="The first characters of the key, to recognise it by.")
+    name: str
+    scopes: list[str]
+    tenant_id: str | None
+    created_at: UtcDatetime
+    expires_at: UtcDatetime | None
+    revoked_at: UtcDatetime | None
+    rotated_at: UtcDatetime | None
+    replaced_by: str | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The secret. Shown once, in this response only.")
+
+
+class RotateIn(StrictInput):
+    grace_seconds: Annotated[int, Field(ge=0, le=30 * 86400)] = 86400

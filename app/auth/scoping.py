@@ -1,0 +1,25 @@
+"""Tenant scoping, used by every feature: another tenant's resource is simply not there (404)."""
+
+from sqlalchemy import ColumnElement, true
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.auth.principal import Principal
+from app.core.errors import NotFound
+
+
+def visible_to(
+    principal: Principal, tenant_column: InstrumentedAttribute[str | None]
+) -> ColumnElement[bool]:
+    """The SQL condition for rows this caller may see: a platform admin sees every tenant's."""
+    if principal.is_admin:
+        return true()
+    return tenant_column == principal.tenant_id
+
+
+def owned_tenant(principal: Principal, requested: str | None) -> str | None:
+    """The tenant a new resource belongs to: the caller's, or any for a platform admin."""
+    if requested is None or requested == principal.tenant_id:
+        return principal.tenant_id
+    if principal.is_admin:
+        return requested
+    raise NotFound("No such tenant.")

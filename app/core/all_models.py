@@ -1,0 +1,7 @@
+"""Imports every feature's tables so Base.metadata is complete (Alembic autogenerate, tests)."""
+
+from app.audit import models as audit_models
+from app.auth import models as auth_models
+from app.core.models import Base
+
+__all__ = ["Base", "audit_models", "auth_models"]

@@ -1,0 +1,64 @@
+"""Keyset pagination: opaque cursors over (created_at, id), stable under concurrent inserts."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Protocol, TypeVar
+
+from fastapi import Depends, Query
+
+from app.core.errors import ValidationFailed
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    limit: int
+    after: tuple[datetime, str] | None
+
+
+def encode_cursor(created_at: datetime, id_: str) -> str:
+    raw = json.dumps([created_at.isoformat(), id_]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, id_ = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(created_at), str(id_)
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed(
+            "The cursor is not one this API gave out.",
+            details={"fields": [{"field": "cursor", "problem": "not a valid cursor"}]},
+        ) from exc
+
+
+def page_request(
+    limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
+    cursor: Annotated[str | None, Query(description="From a previous page's next_cursor.")] = None,
+) -> PageRequest:
+    return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)
+
+
+PageDep = Annotated[PageRequest, Depends(page_request)]
+
+
+class Keyed(Protocol):
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def id(self) -> str: ...
+
+
+K = TypeVar("K", bound=Keyed)
+
+
+def cut_page(rows: Sequence[K], page: PageRequest) -> tuple[list[K], str | None]:
+    """Rows were fetched with limit + 1: keep `limit`, and a cursor if there is more."""
+    kept = list(rows[: page.limit])
+    more = len(rows) > page.limit
+    return kept, encode_cursor(kept[-1].created_at, kept[-1].id) if more and kept else None
