@@ -14,7 +14,7 @@ from types import FrameType
 from app.auth import cli as auth_cli
 from app.auth.cli import CommandFailed
 from app.core.config import Settings, get_settings
-from app.core.db import InvalidDatabaseUrl
+from app.core.db import InvalidDatabaseUrl, is_unavailable
 from app.core.embedded import EmbeddedPostgres
 from app.core.migrations import upgrade
 
@@ -66,15 +66,22 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             metrics_dir.mkdir(parents=True)
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         get_settings.cache_clear()
-        uvicorn.run(
-            "app.main:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            access_log=False,  # callguard writes its own JSON access line
-            log_level="info",
-        )
+        try:
+            uvicorn.run(
+                "app.main:create_app",
+                factory=True,
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                access_log=False,  # callguard writes its own JSON access line
+                log_level="info",
+            )
+        except SystemExit as exc:
+            if exc.code not in (0, None):  # uvicorn's own codes (3: could not start)
+                raise CommandFailed(
+                    f"the server could not start on {args.host}:{args.port} (see the log above)."
+                ) from None
+            raise
     return 0
 
 
@@ -115,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         return run(args, settings)
     except (CommandFailed, InvalidDatabaseUrl) as exc:
         print(f"callguard: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        print(f"callguard: the database cannot be reached ({type(exc).__name__}).", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

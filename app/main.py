@@ -46,6 +46,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app = FastAPI(title="callguard", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.router.route_class = JsonBodyRoute
+    # /readyz/ is a 404 envelope, not a redirect built from the client's Host header
+    app.router.redirect_slashes = False
     app.state.settings = settings
     app.state.auth = AuthState(
         # each worker process holds its share of every key's budget

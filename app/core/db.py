@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import (
 from app.core.config import Settings
 
 # SQLSTATE classes that mean "the database is not there for us right now":
-# 08 connection exceptions, 53 insufficient resources, 57P01-57P05 shutdown / cannot connect,
-# and 57014 query_canceled, which is how statement_timeout reports a database that did not answer.
-_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "53", "57P", "57014")
+# 08 connection exceptions, 28 the server refused our credentials, 3D000 our database is gone,
+# 53 insufficient resources, 57P01-57P05 shutdown / cannot connect, and 57014 query_canceled,
+# which is how statement_timeout reports a database that did not answer.
+_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "28", "3D000", "53", "57P", "57014")
 
 
 class InvalidDatabaseUrl(ValueError):

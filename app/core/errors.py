@@ -157,6 +157,12 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return validation_error_response(exc)
 
 
+def _printable(text: str, limit: int = 200) -> str:
+    """Echo a client's path safely: printable characters only, and not too much of it."""
+    cleaned = "".join(c if c.isprintable() and c != "\ufffd" else "?" for c in text[:limit])
+    return cleaned + ("…" if len(text) > limit else "")
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     error: AppError
@@ -166,7 +172,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
             details={"limit_bytes": exc.limit},
         )
     elif exc.status_code == 404:
-        error = NotFound(f"No route matches {request.method} {request.url.path}.")
+        error = NotFound(f"No route matches {request.method} {_printable(request.url.path)}.")
     elif exc.status_code == 405:
         error = MethodNotAllowed(
             f"{request.method} is not allowed on {request.url.path}.",

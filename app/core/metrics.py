@@ -7,10 +7,12 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy.pool import Pool
 
 REQUESTS = Counter(
     "callguard_http_requests_total",
@@ -23,6 +25,26 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+
+
+POOL_CHECKED_OUT = Gauge(
+    "callguard_db_pool_connections_in_use",
+    "Database connections checked out of the pool.",
+    multiprocess_mode="livesum",
+)
+POOL_IDLE = Gauge(
+    "callguard_db_pool_connections_idle",
+    "Database connections idle in the pool.",
+    multiprocess_mode="livesum",
+)
+
+
+def observe_pool(pool: Pool) -> None:
+    checked_out = getattr(pool, "checkedout", None)
+    idle = getattr(pool, "checkedin", None)
+    if callable(checked_out) and callable(idle):
+        POOL_CHECKED_OUT.set(checked_out())
+        POOL_IDLE.set(idle())
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:

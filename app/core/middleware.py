@@ -125,7 +125,8 @@ class RequestContextMiddleware:
 
     @staticmethod
     async def _send_error(send: Send, error: AppError, request_id: str) -> None:
-        body = json.dumps(envelope(error.code, error.message, error.details, request_id)).encode()
+        payload = envelope(error.code, error.message, error.details, request_id)
+        body = json.dumps(payload, separators=(",", ":")).encode()
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),

@@ -29,7 +29,17 @@ def _is_json(content_type: str) -> bool:
 
 
 class JsonBodyRoute(APIRoute):
-    """A route with a JSON body answers 415 to a body of any other type."""
+    """A route with a JSON body answers 415 to a body of any other type.
+
+    The first line of the endpoint's docstring is its OpenAPI summary.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        doc = (endpoint.__doc__ or "").strip()
+        if doc and not kwargs.get("summary"):
+            kwargs["summary"] = doc.splitlines()[0].strip()
+            kwargs.setdefault("description", doc)
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

@@ -2,7 +2,7 @@ from fastapi import Request, Response
 
 from app.core.db import SessionDep
 from app.core.errors import ServiceUnavailable
-from app.core.metrics import render
+from app.core.metrics import observe_pool, render
 from app.core.routing import error_doc, make_router
 from app.ops import service
 from app.ops.schemas import Health, Readiness
@@ -30,6 +30,11 @@ async def readyz(session: SessionDep) -> Readiness:
     return Readiness(status="ok", schema_revision=revision)
 
 
+# load balancers probe with HEAD; same answers, kept out of the schema
+router.add_api_route("/healthz", healthz, methods=["HEAD"], include_in_schema=False)
+router.add_api_route("/readyz", readyz, methods=["HEAD"], include_in_schema=False)
+
+
 @router.get(
     "/metrics",
     response_class=Response,
@@ -37,5 +42,6 @@ async def readyz(session: SessionDep) -> Readiness:
 )
 async def metrics(request: Request) -> Response:
     """Prometheus metrics in the text exposition format."""
+    observe_pool(request.app.state.db.engine.pool)
     body, content_type = render(request.app.state.settings.prometheus_multiproc_dir)
     return Response(body, media_type=content_type)

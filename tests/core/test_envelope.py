@@ -30,7 +30,7 @@ async def test_unknown_v1_route_is_not_found(client: httpx.AsyncClient) -> None:
 async def test_wrong_method_is_method_not_allowed(client: httpx.AsyncClient) -> None:
     response = await client.delete("/healthz")
     assert_envelope(response, 405, "method_not_allowed")
-    assert response.headers["allow"] == "GET"
+    assert "GET" in response.headers["allow"].split(", ")
 
 
 async def test_malformed_json_is_validation_failed(client: httpx.AsyncClient) -> None:
@@ -140,3 +140,21 @@ async def test_success_carries_a_request_id(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
     assert response.headers["x-request-id"].startswith("req_")
+
+
+async def test_trailing_slash_is_not_found_not_a_redirect(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz/", headers={"host": "evil.example"})
+    assert_envelope(response, 404, "not_found")
+    assert "location" not in response.headers
+
+
+async def test_not_found_message_echoes_only_printable_text(client: httpx.AsyncClient) -> None:
+    body = assert_envelope(await client.get("/x%00y%ff" + "z" * 300), 404, "not_found")
+    assert "\x00" not in body["message"]
+    assert "\ufffd" not in body["message"]
+    assert len(body["message"]) < 260
+
+
+async def test_head_is_answered_on_health_routes(client: httpx.AsyncClient) -> None:
+    assert (await client.head("/healthz")).status_code == 200
+    assert (await client.head("/readyz")).status_code == 200

@@ -57,6 +57,8 @@ async def test_metrics_count_requests_by_route_and_status(client: httpx.AsyncCli
     assert response.headers["content-type"].startswith("text/plain")
     assert count(response.text) == before + 2
     assert 'callguard_http_request_duration_seconds_bucket{le="0.005",method="GET"' in response.text
+    assert "callguard_db_pool_connections_in_use " in response.text
+    assert "callguard_db_pool_connections_idle " in response.text
 
 
 async def test_unmatched_paths_share_one_metric_label(client: httpx.AsyncClient) -> None:
@@ -106,7 +108,8 @@ async def test_openapi_documents_envelopes_not_422(client: httpx.AsyncClient) ->
             for code in errors:
                 example = responses[code]["content"]["application/json"]["example"]
                 assert set(example) >= {"error", "message", "request_id"}, (path, method, code)
-            assert operation.get("summary"), (path, method)
+            summary = operation.get("summary", "")
+            assert summary.endswith("."), (path, method, summary)  # the docstring's first line
 
 
 async def test_docs_page_is_served(client: httpx.AsyncClient) -> None:

@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.core.config import Settings
-from app.core.db import Database
+from app.core.db import Database, async_url, drop_database, ensure_database, plain_url
 from app.core.embedded import EmbeddedPostgres
 from app.core.migrations import upgrade
 from app.main import create_app
@@ -82,6 +82,26 @@ async def test_slow_database_is_unavailable(
     async with await _client(app) as client:
         assert_envelope(await client.get("/_probe/slow"), 503, "service_unavailable")
         assert (await client.get("/_probe/db")).status_code == 200
+
+
+async def test_dropped_database_is_unavailable(
+    private_server: tuple[EmbeddedPostgres, str],
+) -> None:
+    _, url = private_server
+    doomed_url = plain_url(async_url(url).set(database="doomed"))
+    await ensure_database(url, "doomed")
+    settings = Settings(database_url=doomed_url, db_timeout_s=1.0)
+    database = Database.from_url(doomed_url, settings)
+    app = create_app(settings, database)
+    add_probe_routes(app)
+    try:
+        async with await _client(app) as client:
+            assert (await client.get("/_probe/db")).status_code == 200
+            await drop_database(url, "doomed")
+            for _ in range(3):  # the pooled connection is gone, then a new one is refused
+                assert_envelope(await client.get("/_probe/db"), 503, "service_unavailable")
+    finally:
+        await database.dispose()
 
 
 async def test_unreachable_database_is_unavailable() -> None:

@@ -115,6 +115,38 @@ def test_bad_database_url_fails_with_one_sentence() -> None:
     assert result.stderr.strip() == "callguard: DATABASE_URL must be a postgresql:// URL."
 
 
+def test_unreachable_database_fails_with_one_sentence() -> None:
+    result = subprocess.run(
+        [CALLGUARD, "migrate"],
+        env={**os.environ, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "callguard: the database cannot be reached (ConnectionRefusedError)."
+    ]
+
+
+def test_port_in_use_fails_with_exit_1(database_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [CALLGUARD, "serve", "--port", str(port)],
+            env={**os.environ, "DATABASE_URL": database_url},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"callguard: the server could not start on 127.0.0.1:{port} (see the log above)."
+    )
+
+
 def test_usage_error_exits_2() -> None:
     result = subprocess.run([CALLGUARD, "frobnicate"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
