@@ -8,7 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import api_router
+from app.auth.cache import KeyChangeListener
 from app.auth.dependencies import AuthState
+from app.auth.housekeeping import start_housekeeping
+from app.auth.housekeeping import stop as stop_housekeeping
 from app.auth.throttle import KeyBudgets
 from app.core.config import Settings, get_settings
 from app.core.db import Database
@@ -38,9 +41,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                     "DATABASE_URL is not set; start the service with `callguard serve`"
                 )
             app.state.db = Database.from_url(settings.database_url, settings)
+        auth: AuthState = app.state.auth
+        if settings.key_listener and settings.database_url:
+            auth.listener = KeyChangeListener(settings.database_url, auth.cache)
+            auth.listener.start()
+        housekeeping = start_housekeeping(app.state.db.engine, settings)
         try:
             yield
         finally:
+            await stop_housekeeping(housekeeping)
+            if auth.listener is not None:
+                await auth.listener.stop()
             if owned:
                 await app.state.db.dispose()
 

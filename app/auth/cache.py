@@ -18,6 +18,7 @@ from datetime import datetime
 import asyncpg
 
 CHANNEL = "callguard_keys"
+LISTENER_NAME = "callguard-key-listener"
 log = logging.getLogger("callguard.auth")
 
 
@@ -99,7 +100,9 @@ class KeyChangeListener:
             lost = asyncio.Event()
             conn: asyncpg.Connection | None = None
             try:
-                conn = await asyncpg.connect(self.dsn, timeout=5)
+                conn = await asyncpg.connect(
+                    self.dsn, timeout=5, server_settings={"application_name": LISTENER_NAME}
+                )
                 conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._on_notify)
                 self.cache.clear()  # anything cached before now may have missed a change

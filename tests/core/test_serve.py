@@ -44,7 +44,7 @@ def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]
     proc = subprocess.Popen(
         [CALLGUARD, "serve", "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     try:
@@ -68,12 +68,31 @@ def test_embedded_serve_stops_cleanly_with_no_stray_process(
     assert len(embedded.processes()) == 1
 
     proc.send_signal(signum)
-    proc.wait(timeout=30)
+    _out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0  # an operator-requested stop is a clean exit
 
     assert embedded.processes() == []
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+
+
+def test_first_serve_prints_a_working_admin_key(
+    serve: tuple[subprocess.Popen[bytes], int, Path],
+) -> None:
+    proc, port, _ = serve
+    _wait_ready(port, proc)
+    assert proc.stdout is not None
+    announced = proc.stdout.readline().decode()
+    assert "first admin key" in announced
+    secret = proc.stdout.readline().decode().strip()
+    assert secret.startswith("cg_")
+    response = httpx.get(
+        f"http://127.0.0.1:{port}/v1/tenants", headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert response.status_code == 200
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert secret.encode() not in out  # printed once, never logged again
 
 
 def test_serve_uses_database_url_without_embedded(tmp_path: Path, database_url: str) -> None:

@@ -1,0 +1,81 @@
+"""Tenant isolation matrix: another tenant's resources are 404, never 403, never listed.
+
+Routes are enumerated from the app's own OpenAPI document (generated from its router), so a new
+/v1 route joins the matrix on its own. A route with a path parameter needs a factory below
+that makes tenant A's resource of that kind; the test fails until one is registered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+import httpx
+from fastapi import FastAPI
+
+from tests.envelope import assert_envelope
+from tests.helpers import create_key, tenant_with_key
+
+Factory = Callable[[httpx.AsyncClient, dict[str, str], dict[str, str]], Awaitable[str]]
+
+
+async def _key_of_a(client: httpx.AsyncClient, admin: dict[str, str], a: dict[str, str]) -> str:
+    key_id, _ = await create_key(client, a, scopes=["dnc:read"])
+    return key_id
+
+
+# path parameter name -> how to make tenant A's resource of that kind (returns its id)
+FACTORIES: dict[str, Factory] = {
+    "key_id": _key_of_a,
+}
+ADMIN_ONLY = {"/v1/tenants"}
+
+
+def v1_operations(app: FastAPI) -> list[tuple[str, str]]:
+    schema = app.openapi()
+    return [
+        (method.upper(), path)
+        for path, item in schema["paths"].items()
+        if path.startswith("/v1/")
+        for method in item
+    ]
+
+
+async def test_other_tenant_gets_not_found_on_every_owned_route(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    _, tenant_a = await tenant_with_key(client, admin)
+    _, tenant_b = await tenant_with_key(client, admin)
+    checked = 0
+    for method, path in v1_operations(app):
+        params = re.findall(r"{(\w+)}", path)
+        if not params:
+            continue
+        missing = [p for p in params if p not in FACTORIES]
+        assert not missing, f"add a factory for {missing} so {method} {path} joins the matrix"
+        url = path
+        for param in params:
+            url = url.replace(f"{{{param}}}", await FACTORIES[param](client, admin, tenant_a))
+        response = await client.request(method, url, headers=tenant_b, json={})
+        assert_envelope(response, 404, "not_found")
+        checked += 1
+    assert checked >= 2  # DELETE /v1/api-keys/{key_id}, POST .../rotate
+
+
+async def test_other_tenant_never_sees_owned_resources_in_listings(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    _, tenant_a = await tenant_with_key(client, admin)
+    _, tenant_b = await tenant_with_key(client, admin)
+    made = [await factory(client, admin, tenant_a) for factory in FACTORIES.values()]
+    listings = [
+        path
+        for method, path in v1_operations(app)
+        if method == "GET" and "{" not in path and path not in ADMIN_ONLY
+    ]
+    assert "/v1/api-keys" in listings
+    for path in listings:
+        response = await client.get(path, headers=tenant_b)
+        assert response.status_code == 200, (path, response.text)
+        for resource_id in made:
+            assert resource_id not in response.text, (path, resource_id)
