@@ -43,15 +43,29 @@ def install_openapi(app: FastAPI) -> None:
         components.pop("ValidationError", None)
         components["ErrorEnvelope"] = ENVELOPE_SCHEMA
         for path, item in schema.get("paths", {}).items():
-            for operation in item.values():
-                _document_common_errors(path, operation)
+            for method, operation in item.items():
+                _document_common_errors(path, method, operation)
         app.openapi_schema = schema
         return schema
 
     app.openapi = build  # type: ignore[method-assign]
 
 
-def _document_common_errors(path: str, operation: dict[str, Any]) -> None:
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Replays the first response for 24 h when sent again with the same body "
+        "(Idempotent-Replayed: true); scoped to the API key's tenant."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
+def _document_common_errors(path: str, method: str, operation: dict[str, Any]) -> None:
+    if path.startswith("/v1/") and method == "post":
+        operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
     responses: dict[str, Any] = operation.setdefault("responses", {})
     responses.pop("422", None)
     if operation.get("parameters") or operation.get("requestBody"):

@@ -169,3 +169,43 @@ def test_port_in_use_fails_with_exit_1(database_url: str) -> None:
 def test_usage_error_exits_2() -> None:
     result = subprocess.run([CALLGUARD, "frobnicate"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
+
+
+def test_revocation_reaches_every_worker_process(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["CALLGUARD_DATA_DIR"] = str(tmp_path / "state")
+    proc = subprocess.Popen(
+        [CALLGUARD, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(port, proc)
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        admin = {"Authorization": "Bearer " + proc.stdout.readline().decode().strip()}
+        with httpx.Client(base_url=base, timeout=5) as client:
+            tenant = client.post("/v1/tenants", json={"name": "t"}, headers=admin).json()["id"]
+            created = client.post(
+                "/v1/api-keys", json={"scopes": ["keys:write"], "tenant_id": tenant}, headers=admin
+            ).json()
+            key = {"Authorization": f"Bearer {created['key']}"}
+            # many fresh connections, so both workers verify (and cache) the key
+            for _ in range(40):
+                with httpx.Client(base_url=base, timeout=5) as fresh:
+                    assert fresh.get("/v1/api-keys", headers=key).status_code == 200
+            assert client.delete(f"/v1/api-keys/{created['id']}", headers=admin).status_code == 200
+            time.sleep(1.0)
+            for _ in range(9):  # a tenth failed attempt would block this address (429)
+                with httpx.Client(base_url=base, timeout=5) as fresh:
+                    response = fresh.get("/v1/api-keys", headers=key)
+                    assert response.status_code == 401
+                    assert response.json()["error"] == "key_revoked"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        for leftover in EmbeddedPostgres(tmp_path / "state").processes():
+            leftover.terminate()
