@@ -84,16 +84,21 @@ async def test_slow_database_is_unavailable(
         assert (await client.get("/_probe/db")).status_code == 200
 
 
+def _probe_app(url: str) -> tuple[FastAPI, Database]:
+    settings = Settings(database_url=url, db_timeout_s=1.0)
+    database = Database.from_url(url, settings)
+    app = create_app(settings, database)
+    add_probe_routes(app)
+    return app, database
+
+
 async def test_dropped_database_is_unavailable(
     private_server: tuple[EmbeddedPostgres, str],
 ) -> None:
     _, url = private_server
     doomed_url = plain_url(async_url(url).set(database="doomed"))
     await ensure_database(url, "doomed")
-    settings = Settings(database_url=doomed_url, db_timeout_s=1.0)
-    database = Database.from_url(doomed_url, settings)
-    app = create_app(settings, database)
-    add_probe_routes(app)
+    app, database = _probe_app(doomed_url)
     try:
         async with await _client(app) as client:
             assert (await client.get("/_probe/db")).status_code == 200
@@ -105,11 +110,7 @@ async def test_dropped_database_is_unavailable(
 
 
 async def test_unreachable_database_is_unavailable() -> None:
-    url = "postgresql://postgres@127.0.0.1:1/none"  # nothing listens on port 1
-    settings = Settings(database_url=url, db_timeout_s=1.0)
-    database = Database.from_url(url, settings)
-    app = create_app(settings, database)
-    add_probe_routes(app)
+    app, database = _probe_app("postgresql://postgres@127.0.0.1:1/none")  # nothing on port 1
     try:
         async with await _client(app) as client:
             assert_envelope(await client.get("/_probe/db"), 503, "service_unavailable")

@@ -110,38 +110,30 @@ def test_serve_uses_database_url_without_embedded(tmp_path: Path, database_url: 
     assert proc.returncode == 0
 
 
-def test_migrate_command_reports_success(database_url: str) -> None:
-    result = subprocess.run(
-        [CALLGUARD, "migrate"],
+def _callguard(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CALLGUARD, *args],
         env={**os.environ, "DATABASE_URL": database_url},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_migrate_command_reports_success(database_url: str) -> None:
+    result = _callguard(database_url, "migrate")
     assert result.returncode == 0, result.stderr
     assert "newest migration" in result.stderr
 
 
 def test_bad_database_url_fails_with_one_sentence() -> None:
-    result = subprocess.run(
-        [CALLGUARD, "migrate"],
-        env={**os.environ, "DATABASE_URL": "sqlite:///x.db"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _callguard("sqlite:///x.db", "migrate")
     assert result.returncode == 1
     assert result.stderr.strip() == "callguard: DATABASE_URL must be a postgresql:// URL."
 
 
 def test_unreachable_database_fails_with_one_sentence() -> None:
-    result = subprocess.run(
-        [CALLGUARD, "migrate"],
-        env={**os.environ, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _callguard("postgresql://postgres@127.0.0.1:1/none", "migrate")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "callguard: the database cannot be reached (ConnectionRefusedError)."
