@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import api_router
-from app.auth.cache import KeyChangeListener
+from app.auth.cache import key_subscription
 from app.auth.dependencies import AuthState
 from app.auth.housekeeping import start_housekeeping
 from app.auth.housekeeping import stop as stop_housekeeping
@@ -16,6 +16,7 @@ from app.auth.throttle import KeyBudgets
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
+from app.core.listener import ChangeListener
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.openapi import install_openapi
@@ -42,16 +43,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 )
             app.state.db = Database.from_url(settings.database_url, settings)
         auth: AuthState = app.state.auth
+        listener: ChangeListener | None = None
         if settings.key_listener and settings.database_url:
-            auth.listener = KeyChangeListener(settings.database_url, auth.cache)
-            auth.listener.start()
+            listener = ChangeListener(settings.database_url)
+            listener.subscribe(key_subscription(auth.cache))
+            listener.start()
+        app.state.listener = listener
         housekeeping = start_housekeeping(app.state.db.engine, settings)
         try:
             yield
         finally:
             await stop_housekeeping(housekeeping)
-            if auth.listener is not None:
-                await auth.listener.stop()
+            if listener is not None:
+                await listener.stop()
             if owned:
                 await app.state.db.dispose()
 

@@ -8,18 +8,13 @@ while the listener is not connected the cache stores nothing, so no change can b
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
+from app.core.listener import Subscription
 
 CHANNEL = "callguard_keys"
-LISTENER_NAME = "callguard-key-listener"
-log = logging.getLogger("callguard.auth")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,49 +67,13 @@ class KeyCache:
         self._by_hash.clear()
 
 
-class KeyChangeListener:
-    """LISTENs for key changes on its own connection and reconnects when it drops."""
+def key_subscription(cache: KeyCache) -> Subscription:
+    def ready() -> None:
+        cache.clear()  # anything cached before now may have missed a change
+        cache.trusted = True
 
-    def __init__(self, dsn: str, cache: KeyCache, retry_s: float = 0.5) -> None:
-        self.dsn = dsn
-        self.cache = cache
-        self.retry_s = retry_s
-        self._task: asyncio.Task[None] | None = None
-        self.connected = asyncio.Event()
+    def lost() -> None:
+        cache.trusted = False
+        cache.clear()
 
-    def start(self) -> None:
-        self.cache.trusted = False
-        self._task = asyncio.create_task(self._run(), name="key-change-listener")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
-        self.cache.invalidate(str(payload))
-
-    async def _run(self) -> None:
-        while True:
-            lost = asyncio.Event()
-            conn: asyncpg.Connection | None = None
-            try:
-                conn = await asyncpg.connect(
-                    self.dsn, timeout=5, server_settings={"application_name": LISTENER_NAME}
-                )
-                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
-                await conn.add_listener(CHANNEL, self._on_notify)
-                self.cache.clear()  # anything cached before now may have missed a change
-                self.cache.trusted = True
-                self.connected.set()
-                await lost.wait()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                log.warning("key-change listener not connected: %s", type(exc).__name__)
-            finally:
-                self.cache.trusted = False
-                self.cache.clear()
-                self.connected.clear()
-                if conn is not None and not conn.is_closed():
-                    conn.terminate()
-            await asyncio.sleep(self.retry_s)
+    return Subscription(CHANNEL, cache.invalidate, ready, lost)

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.auth import repository
-from app.auth.cache import KeyCache, KeyChangeListener, KeyRecord
+from app.auth.cache import KeyCache, KeyRecord
 from app.auth.errors import InvalidToken, KeyExpired, KeyRevoked, RateLimited, ScopeRequired
 from app.auth.principal import KEY_PREFIX, Principal, Scope, hash_secret, same_hash
 from app.auth.throttle import FailedAttempts, KeyBudgets
@@ -25,7 +25,6 @@ class AuthState:
     budgets: KeyBudgets
     cache: KeyCache = field(default_factory=KeyCache)
     failed: FailedAttempts = field(default_factory=FailedAttempts)
-    listener: KeyChangeListener | None = None
 
 
 def client_address(request: Request) -> str:

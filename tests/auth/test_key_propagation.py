@@ -18,11 +18,12 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from app.auth import service
-from app.auth.cache import LISTENER_NAME
+from app.auth.cache import KeyCache
 from app.auth.principal import Scope, hash_secret
 from app.auth.schemas import ApiKeyIn
 from app.core.config import Settings
 from app.core.db import Database
+from app.core.listener import LISTENER_NAME, ChangeListener
 from app.main import create_app
 from tests.envelope import assert_envelope
 from tests.helpers import bearer, create_key, create_tenant
@@ -46,7 +47,7 @@ async def workers(
         for app in apps:
             await stack.enter_async_context(app.router.lifespan_context(app))
         for app in apps:
-            await asyncio.wait_for(app.state.auth.listener.connected.wait(), timeout=5)
+            await asyncio.wait_for(app.state.listener.connected.wait(), timeout=5)
         yield apps[0], apps[1], bearer(secret), database
     for app in apps:
         await app.state.db.dispose()
@@ -134,7 +135,7 @@ async def test_lost_listener_empties_the_cache_and_reconnects(
 ) -> None:
     app_a, _, admin, database = workers
     cache = app_a.state.auth.cache
-    listener = app_a.state.auth.listener
+    listener = app_a.state.listener
     async with _client(app_a) as a:
         assert (await a.get("/v1/tenants", headers=admin)).status_code == 200
         admin_hash = hash_secret(admin["Authorization"].removeprefix("Bearer "))
@@ -153,11 +154,11 @@ async def test_lost_listener_empties_the_cache_and_reconnects(
         while cache.get(admin_hash) is not None:  # changes could have been missed: forget all
             assert time.monotonic() - started < 2.0
             await asyncio.sleep(0.01)
-        await asyncio.wait_for(_reconnected(listener), timeout=5)
+        await asyncio.wait_for(_reconnected(listener, cache), timeout=5)
         assert (await a.get("/v1/tenants", headers=admin)).status_code == 200
         assert cache.get(admin_hash) is not None  # caching again
 
 
-async def _reconnected(listener: object) -> None:
-    while not (listener.connected.is_set() and listener.cache.trusted):  # type: ignore[attr-defined]
+async def _reconnected(listener: ChangeListener, cache: KeyCache) -> None:
+    while not (listener.connected.is_set() and cache.trusted):
         await asyncio.sleep(0.01)
