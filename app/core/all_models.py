@@ -1,7 +1,9 @@
 """Imports every feature's tables so Base.metadata is complete (Alembic autogenerate, tests)."""
 
+from app.areacodes import models as areacode_models
 from app.audit import models as audit_models
 from app.auth import models as auth_models
+from app.callingrules import models as callingrule_models
 from app.core.models import Base
 
-__all__ = ["Base", "audit_models", "auth_models"]
+__all__ = ["Base", "areacode_models", "audit_models", "auth_models", "callingrule_models"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
@@ -111,11 +112,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         await session.commit()
         for callback in session.info.pop("after_commit", ()):
-            callback()
+            result = callback()
+            if inspect.isawaitable(result):
+                await result
 
 
-def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
-    """Run `callback` once the request's transaction has committed (and only then)."""
+def after_commit(session: AsyncSession, callback: Callable[[], object]) -> None:
+    """Run `callback` (sync or async) once the request's transaction has committed, before the
+    response is sent, and only if it committed."""
     session.info.setdefault("after_commit", []).append(callback)
 
 
