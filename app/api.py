@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
+from app.areacodes.router import router as areacodes_router
 from app.auth.dependencies import authenticate
 from app.auth.router import router as auth_router
 
@@ -9,4 +10,5 @@ from app.auth.router import router as auth_router
 def api_router() -> APIRouter:
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)])
     v1.include_router(auth_router)
+    v1.include_router(areacodes_router)
     return v1

@@ -13,6 +13,8 @@ from app.auth.dependencies import AuthState
 from app.auth.housekeeping import start_housekeeping
 from app.auth.housekeeping import stop as stop_housekeeping
 from app.auth.throttle import KeyBudgets
+from app.callingrules.reference import ReferenceData
+from app.callingrules.service import load_snapshot
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
@@ -47,6 +49,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if settings.key_listener and settings.database_url:
             listener = ChangeListener(settings.database_url)
             listener.subscribe(key_subscription(auth.cache))
+            listener.subscribe(app.state.reference.subscription())
             listener.start()
         app.state.listener = listener
         housekeeping = start_housekeeping(app.state.db.engine, settings)
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # /readyz/ is a 404 envelope, not a redirect built from the client's Host header
     app.router.redirect_slashes = False
     app.state.settings = settings
+    app.state.reference = ReferenceData(load_snapshot)
     app.state.auth = AuthState(
         # each worker process holds its share of every key's budget
         budgets=KeyBudgets(

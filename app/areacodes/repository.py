@@ -11,15 +11,16 @@ from app.areacodes.models import AreaCodeOverride, AreaCodeRow
 from app.callingrules.reference import CHANNEL
 
 
-async def effective_area_codes(session: AsyncSession) -> tuple[dict[str, AreaCode], set[str]]:
-    """Every area code with its override applied, and the set of NPAs that are overridden."""
-    rows = (
-        await session.execute(
-            select(AreaCodeRow, AreaCodeOverride).outerjoin(
-                AreaCodeOverride, AreaCodeOverride.npa == AreaCodeRow.npa
-            )
-        )
-    ).all()
+async def effective_area_codes(
+    session: AsyncSession, npa: str | None = None
+) -> tuple[dict[str, AreaCode], set[str]]:
+    """Area codes (every one, or just `npa`) with overrides applied, and which are overridden."""
+    stmt = select(AreaCodeRow, AreaCodeOverride).outerjoin(
+        AreaCodeOverride, AreaCodeOverride.npa == AreaCodeRow.npa
+    )
+    if npa is not None:
+        stmt = stmt.where(AreaCodeRow.npa == npa)
+    rows = (await session.execute(stmt)).all()
     codes: dict[str, AreaCode] = {}
     overridden: set[str] = set()
     for base, override in rows:

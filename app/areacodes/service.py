@@ -1,0 +1,117 @@
+"""Reading the area-code table (from memory) and operators' overrides (audited)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.areacodes import repository
+from app.areacodes.data import AreaCode
+from app.areacodes.schemas import AreaCodeOut, AreaCodeOverrideIn
+from app.audit.repository import record_event
+from app.auth.principal import Principal
+from app.callingrules.reference import ReferenceData, Snapshot
+from app.core.db import after_commit
+from app.core.errors import NotFound
+
+
+def _out(code: AreaCode, overridden: bool) -> AreaCodeOut:
+    return AreaCodeOut(
+        npa=code.npa,
+        country=code.country,
+        region=code.region,
+        time_zones=list(code.time_zones),
+        geographic=code.geographic,
+        in_service=code.in_service,
+        overridden=overridden,
+    )
+
+
+def _overridden(snapshot: Snapshot) -> frozenset[str]:
+    value = snapshot.extras.get("overridden", frozenset())
+    return value if isinstance(value, frozenset) else frozenset()
+
+
+def list_area_codes(
+    *, snapshot: Snapshot, country: str | None, region: str | None, after: str | None, limit: int
+) -> tuple[list[AreaCodeOut], str | None]:
+    overridden = _overridden(snapshot)
+    matches = [
+        code
+        for npa, code in sorted(snapshot.area_codes.items())
+        if (country is None or code.country == country)
+        and (region is None or code.region == region)
+        and (after is None or npa > after)
+    ]
+    page = matches[:limit]
+    cursor = page[-1].npa if len(matches) > limit else None
+    return [_out(code, code.npa in overridden) for code in page], cursor
+
+
+def get_area_code(*, snapshot: Snapshot, npa: str) -> AreaCodeOut:
+    code = snapshot.area_codes.get(npa)
+    if code is None:
+        raise NotFound(f"No area code {npa} in the table.")
+    return _out(code, npa in _overridden(snapshot))
+
+
+async def _changed(
+    session: AsyncSession,
+    reference: ReferenceData,
+    principal: Principal,
+    kind: str,
+    npa: str,
+    details: dict[str, object],
+) -> None:
+    await record_event(
+        session,
+        type=kind,
+        target=npa,
+        tenant_id=None,
+        actor_key_id=principal.key_id,
+        details=details,
+    )
+    await repository.notify_reference_change(session, f"area_code:{npa}")
+    after_commit(session, reference.mark_dirty)
+
+
+async def _effective(session: AsyncSession, npa: str) -> AreaCodeOut:
+    codes, overridden = await repository.effective_area_codes(session, npa)
+    return _out(codes[npa], npa in overridden)
+
+
+async def override_area_code(
+    *,
+    session: AsyncSession,
+    reference: ReferenceData,
+    principal: Principal,
+    npa: str,
+    data: AreaCodeOverrideIn,
+) -> AreaCodeOut:
+    if not await repository.shipped_exists(session, npa):
+        raise NotFound(f"No area code {npa} in the table.")
+    await repository.upsert_override(
+        session,
+        npa=npa,
+        time_zones=data.time_zones,
+        region=data.region,
+        in_service=data.in_service,
+        actor_key_id=principal.key_id,
+    )
+    await _changed(
+        session,
+        reference,
+        principal,
+        "area_code.overridden",
+        npa,
+        data.model_dump(exclude_none=True),
+    )
+    return await _effective(session, npa)
+
+
+async def remove_override(
+    *, session: AsyncSession, reference: ReferenceData, principal: Principal, npa: str
+) -> AreaCodeOut:
+    if not await repository.delete_override(session, npa):
+        raise NotFound(f"Area code {npa} has no override.")
+    await _changed(session, reference, principal, "area_code.override_removed", npa, {})
+    return await _effective(session, npa)
