@@ -5,10 +5,12 @@ from fastapi import APIRouter, Depends
 from app.areacodes.router import router as areacodes_router
 from app.auth.dependencies import authenticate
 from app.auth.router import router as auth_router
+from app.callingrules.router import router as callingrules_router
 
 
 def api_router() -> APIRouter:
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)])
     v1.include_router(auth_router)
     v1.include_router(areacodes_router)
+    v1.include_router(callingrules_router)
     return v1

@@ -24,6 +24,7 @@ from app.core.middleware import RequestContextMiddleware
 from app.core.openapi import install_openapi
 from app.core.routing import JsonBodyRoute
 from app.ops.router import router as ops_router
+from app.rules.data import HolidayCalendars, load_jurisdictions
 
 DESCRIPTION = (
     "Call-compliance pre-check: ask right before dialing whether a number may be called now. "
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.router.redirect_slashes = False
     app.state.settings = settings
     app.state.reference = ReferenceData(load_snapshot)
+    app.state.laws = load_jurisdictions()
+    app.state.holidays = HolidayCalendars()
     app.state.auth = AuthState(
         # each worker process holds its share of every key's budget
         budgets=KeyBudgets(

@@ -32,7 +32,19 @@ ADMIN_ONLY = {"/v1/tenants"}
 # routes whose resource is shared by every tenant, not owned by one (say why)
 NOT_TENANT_OWNED = {
     "/v1/area-codes/{npa}": "the NANP area-code table is the same for every tenant",
+    "/v1/calling-rules/bans/{ban_id}": "a declared ban applies to everyone; only admins change it",
 }
+
+
+async def _policy_of_a(client: httpx.AsyncClient, admin: dict[str, str], a: dict[str, str]) -> str:
+    week = {day: ["09:00", "17:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    body = {"windows": week, "banned_dates": ["2031-07-04"]}
+    assert (await client.put("/v1/calling-policy", json=body, headers=a)).status_code == 200
+    return "2031-07-04"
+
+
+# tenant-owned state without an id in the path: each returns a marker B must never see
+MARKERS: list[Factory] = [_policy_of_a]
 
 
 def v1_operations(app: FastAPI) -> list[tuple[str, str]]:
@@ -71,7 +83,7 @@ async def test_other_tenant_never_sees_owned_resources_in_listings(
 ) -> None:
     _, tenant_a = await tenant_with_key(client, admin)
     _, tenant_b = await tenant_with_key(client, admin)
-    made = [await factory(client, admin, tenant_a) for factory in FACTORIES.values()]
+    made = [await factory(client, admin, tenant_a) for factory in [*FACTORIES.values(), *MARKERS]]
     listings = [
         path
         for method, path in v1_operations(app)
@@ -80,6 +92,9 @@ async def test_other_tenant_never_sees_owned_resources_in_listings(
     assert "/v1/api-keys" in listings
     for path in listings:
         response = await client.get(path, headers=tenant_b)
+        if response.status_code == 404:  # its own empty view (e.g. no policy of its own)
+            assert_envelope(response, 404, "not_found")
+            continue
         assert response.status_code == 200, (path, response.text)
         for resource_id in made:
             assert resource_id not in response.text, (path, resource_id)
