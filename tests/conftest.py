@@ -36,6 +36,8 @@ from app.core.migrations import upgrade
 from app.main import create_app
 from tests.helpers import bearer
 
+pytest_plugins = ["tests.workers"]  # the two-worker fixture, for propagation tests
+
 
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:

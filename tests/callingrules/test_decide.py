@@ -1,8 +1,9 @@
 """decide_hours: number, instant, recipient state and tenant -> zones, jurisdictions, verdict."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+import pytz
 
 from app.areacodes.data import load_area_codes
 from app.callingrules.decide import HoursDecision, decide_hours
@@ -130,3 +131,25 @@ def test_tenant_policy_narrows_and_cannot_widen() -> None:
     # and a policy's banned date holds even inside the window
     xmas_eve = decide("+12125551234", "2026-12-24T15:00:00Z", tenant="ten_narrow", snap=snap)
     assert not xmas_eve.verdict.allowed
+
+
+MULTI_ZONE = (
+    "208 986 219 250 270 364 308 418 423 729 541 458 574 605 606 620 701 709 879 775 785 "
+    "807 812 930 850 448 867 906 907 915 928 931"
+).split()
+
+
+@pytest.mark.parametrize("npa", MULTI_ZONE)
+def test_multi_zone_area_code_must_be_allowed_in_every_zone(npa: str) -> None:
+    result = decide(f"+1{npa}2345678", "2026-11-24T12:30:00Z")  # 07:30 in New York
+    assert set(result.zones) == set(CODES[npa].time_zones)
+    assert len(result.zones) > 1
+    assert not result.verdict.allowed  # 07:30 or earlier in every NANP zone
+    opens = result.verdict.next_allowed_at
+    assert opens is not None
+    local = [opens.astimezone(pytz.timezone(zone)).time() for zone in result.zones]
+    assert all(time(8) <= t < time(21) for t in local), dict(zip(result.zones, local, strict=True))
+    # allowed from that instant in every zone, and not one second before
+    assert decide(f"+1{npa}2345678", opens.isoformat()).verdict.allowed
+    before = (opens - timedelta(seconds=1)).isoformat()
+    assert not decide(f"+1{npa}2345678", before).verdict.allowed
