@@ -6,6 +6,7 @@ from app.areacodes.router import router as areacodes_router
 from app.auth.dependencies import authenticate
 from app.auth.router import router as auth_router
 from app.callingrules.router import router as callingrules_router
+from app.dnc.router import router as dnc_router
 
 
 def api_router() -> APIRouter:
@@ -13,4 +14,5 @@ def api_router() -> APIRouter:
     v1.include_router(auth_router)
     v1.include_router(areacodes_router)
     v1.include_router(callingrules_router)
+    v1.include_router(dnc_router)
     return v1

@@ -5,5 +5,13 @@ from app.audit import models as audit_models
 from app.auth import models as auth_models
 from app.callingrules import models as callingrule_models
 from app.core.models import Base
+from app.dnc import models as dnc_models
 
-__all__ = ["Base", "areacode_models", "audit_models", "auth_models", "callingrule_models"]
+__all__ = [
+    "Base",
+    "areacode_models",
+    "audit_models",
+    "auth_models",
+    "callingrule_models",
+    "dnc_models",
+]

@@ -1,0 +1,62 @@
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.models import Base
+
+
+class DncList(Base):
+    __tablename__ = "dnc_lists"
+    __table_args__ = (
+        CheckConstraint("scope IN ('tenant', 'global')", name="scope"),
+        CheckConstraint("(scope = 'global') = (tenant_id IS NULL)", name="scope_tenant"),
+        # names are unique per tenant among live lists, and among live global lists
+        Index(
+            "uq_dnc_lists_live_name",
+            text("coalesce(tenant_id, '')"),
+            "name",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # a compact key for the (very many) entries, 4 bytes instead of a 20-byte id
+    seq: Mapped[int] = mapped_column(Integer, Identity(always=True), unique=True)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"))
+    scope: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    entry_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DncEntry(Base):
+    """One number on one list. Numbers are the ten national digits as an integer; the primary
+    key (number, list_seq) finds every list holding a number in one index probe. No foreign
+    key: bulk loads would pay a trigger per row; lists are only ever soft-deleted."""
+
+    __tablename__ = "dnc_entries"
+    # a list's numbers in order: paged listings, and the merges of remove and replace uploads
+    __table_args__ = (Index("ix_dnc_entries_list_seq_number", "list_seq", "number"),)
+
+    number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    list_seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    reason: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

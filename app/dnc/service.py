@@ -1,0 +1,201 @@
+"""DNC lists and single entries; the cross-list lookup."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.repository import record_event
+from app.auth.errors import ScopeRequired
+from app.auth.principal import Principal, Scope
+from app.auth.scoping import owned_tenant, visible_to
+from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.ids import new_id
+from app.core.pagination import PageRequest, cut_page
+from app.dnc import repository
+from app.dnc.models import DncEntry, DncList
+from app.dnc.schemas import EntryIn, EntryOut, ListIn, ListMatch, ListOut, NumberLookup
+from app.numbers.parsing import PhoneNumber
+
+
+def readable(principal: Principal) -> ColumnElement[bool]:
+    """Global lists, and the caller's tenant's (every tenant's for an admin)."""
+    return or_(DncList.tenant_id.is_(None), visible_to(principal, DncList.tenant_id))
+
+
+def _list_out(row: DncList) -> ListOut:
+    return ListOut.model_validate(row, from_attributes=True)
+
+
+async def _event(
+    session: AsyncSession,
+    principal: Principal,
+    kind: str,
+    target: str,
+    dnc_list: DncList,
+    **details: object,
+) -> None:
+    await record_event(
+        session,
+        type=kind,
+        target=target,
+        tenant_id=dnc_list.tenant_id,
+        actor_key_id=principal.key_id,
+        details={"list_id": dnc_list.id, **details},
+    )
+
+
+async def create_list(
+    *, session: AsyncSession, principal: Principal, data: ListIn, tenant_id: str | None
+) -> ListOut:
+    if data.scope == "global":
+        if not principal.is_admin:
+            raise ScopeRequired(Scope.ADMIN)
+        owner = None
+    else:
+        owner = owned_tenant(principal, tenant_id)
+        if owner is None:
+            raise ValidationFailed(
+                "A platform key names the tenant of a tenant list: ?tenant_id=ten_….",
+                details={
+                    "fields": [{"field": "tenant_id", "problem": "required for a platform key"}]
+                },
+            )
+    row = await repository.insert_list(
+        session,
+        id=new_id("lst"),
+        tenant_id=owner,
+        scope=data.scope,
+        name=data.name,
+        description=data.description,
+    )
+    if row is None:
+        raise Conflict(f"A list named {data.name!r} already exists here.")
+    await _event(
+        session, principal, "dnc_list.created", row.id, row, name=row.name, scope=row.scope
+    )
+    return _list_out(row)
+
+
+async def list_lists(
+    *, session: AsyncSession, principal: Principal, page: PageRequest
+) -> tuple[list[ListOut], str | None]:
+    rows, cursor = cut_page(await repository.list_lists(session, readable(principal), page), page)
+    return [_list_out(row) for row in rows], cursor
+
+
+async def visible_list(
+    session: AsyncSession, principal: Principal, list_id: str, *, to_change: bool = False
+) -> DncList:
+    row = await repository.get_list(session, list_id, readable(principal), for_update=to_change)
+    if row is None:
+        raise NotFound("No such DNC list.")
+    if to_change and row.scope == "global" and not principal.is_admin:
+        raise ScopeRequired(Scope.ADMIN)
+    return row
+
+
+async def get_list(*, session: AsyncSession, principal: Principal, list_id: str) -> ListOut:
+    return _list_out(await visible_list(session, principal, list_id))
+
+
+async def delete_list(*, session: AsyncSession, principal: Principal, list_id: str) -> None:
+    row = await visible_list(session, principal, list_id, to_change=True)
+    await repository.soft_delete_list(session, list_id)
+    await _event(session, principal, "dnc_list.deleted", list_id, row, entry_count=row.entry_count)
+
+
+def _entry_out(number: PhoneNumber, entry: DncEntry) -> EntryOut:
+    return EntryOut(
+        phone=number.e164,
+        listed_at=entry.listed_at,
+        reason=entry.reason,
+        expires_at=entry.expires_at,
+    )
+
+
+async def put_entry(
+    *, session: AsyncSession, principal: Principal, list_id: str, number: PhoneNumber, data: EntryIn
+) -> tuple[EntryOut, bool]:
+    row = await visible_list(session, principal, list_id, to_change=True)
+    entry, added = await repository.upsert_entry(
+        session,
+        list_seq=row.seq,
+        number=number.as_int,
+        reason=data.reason,
+        expires_at=data.expires_at,
+    )
+    if added:
+        await repository.adjust_count(session, list_id, 1)
+    kind = "dnc_number.added" if added else "dnc_number.updated"
+    await _event(session, principal, kind, number.e164, row, reason=data.reason)
+    return _entry_out(number, entry), added
+
+
+async def delete_entry(
+    *, session: AsyncSession, principal: Principal, list_id: str, number: PhoneNumber
+) -> None:
+    row = await visible_list(session, principal, list_id, to_change=True)
+    if not await repository.delete_entry(session, list_seq=row.seq, number=number.as_int):
+        raise NotFound(f"{number.e164} is not on this list.")
+    await repository.adjust_count(session, list_id, -1)
+    await _event(session, principal, "dnc_number.removed", number.e164, row)
+
+
+async def get_entry(
+    *, session: AsyncSession, principal: Principal, list_id: str, number: PhoneNumber
+) -> EntryOut:
+    row = await visible_list(session, principal, list_id)
+    entry = await repository.get_entry(session, list_seq=row.seq, number=number.as_int)
+    if entry is None:
+        raise NotFound(f"{number.e164} is not on this list.")
+    return _entry_out(number, entry)
+
+
+def _number_cursor(number: int) -> str:
+    return base64.urlsafe_b64encode(str(number).encode()).decode().rstrip("=")
+
+
+def _after_number(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError as exc:
+        raise ValidationFailed(
+            "The cursor is not one this API gave out.",
+            details={"fields": [{"field": "cursor", "problem": "not a valid cursor"}]},
+        ) from exc
+
+
+async def list_entries(
+    *, session: AsyncSession, principal: Principal, list_id: str, cursor: str | None, limit: int
+) -> tuple[list[EntryOut], str | None]:
+    row = await visible_list(session, principal, list_id)
+    entries = await repository.list_entries(
+        session, list_seq=row.seq, after=_after_number(cursor), limit=limit
+    )
+    kept = entries[:limit]
+    out = [_entry_out(PhoneNumber(f"{e.number:010d}"), e) for e in kept]
+    more = len(entries) > limit
+    return out, _number_cursor(kept[-1].number) if more and kept else None
+
+
+async def lookup(
+    *, session: AsyncSession, principal: Principal, number: PhoneNumber
+) -> NumberLookup:
+    rows = await repository.lists_holding(
+        session,
+        number=number.as_int,
+        tenant_id=principal.tenant_id,
+        every_tenant=principal.is_admin,
+        at=datetime.now(UTC),
+    )
+    matches = [
+        ListMatch(list_id=lst.id, list_name=lst.name, scope=lst.scope, listed_at=entry.listed_at)
+        for lst, entry in rows
+    ]
+    return NumberLookup(phone=number.e164, listed=bool(matches), lists=matches)
