@@ -17,8 +17,9 @@ import phonenumbers
 from app.numbers.errors import InvalidPhone
 
 _E164 = re.compile(r"\+[0-9]{1,15}")
-_SEPARATORS = re.compile(r"[\s().\-]")
 _DIGITS = re.compile(r"[0-9]+")
+# what people put between digits in files; the bulk path (app/dnc/fileformat) uses the same
+STRIP_SEPARATORS = str.maketrans("", "", " \t().-")
 
 REASON_TEXT = {
     "not_e164": "is not in E.164 form (+ and digits, nothing else)",
@@ -91,7 +92,7 @@ def parse_lenient(raw: str, in_service: Collection[str]) -> PhoneNumber:
     """The forms people write in files: +14155551234, 14155551234, 4155551234,
     (415) 555-1234, 415-555-1234, 415.555.1234, +1 415 555 1234. Raises InvalidPhone."""
     text = raw.strip()
-    compact = _SEPARATORS.sub("", text)
+    compact = text.translate(STRIP_SEPARATORS)
     plus = compact.startswith("+")
     digits = compact[1:] if plus else compact
     if not digits or not _DIGITS.fullmatch(digits):

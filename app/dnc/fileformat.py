@@ -1,0 +1,81 @@
+"""Reading DNC files: format detection and a fast per-row normalization.
+
+`normalize` is the bulk path's parser: the same answers as `parse_lenient` (a property test
+holds them together), without building objects or raising for each row, because an import
+reads tens of millions of rows.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+
+from app.numbers.parsing import STRIP_SEPARATORS, national_problem
+
+PHONE_COLUMNS = ("phone", "phone_number", "number", "telephone", "e164", "to")
+_DIGITS = frozenset("0123456789")
+
+
+def normalize(raw: str, in_service: Collection[str]) -> int | str:
+    """The number as an integer (its ten national digits), or why the row is rejected."""
+    compact = raw.strip().translate(STRIP_SEPARATORS)
+    plus = compact.startswith("+")
+    digits = compact[1:] if plus else compact
+    if not digits or not _DIGITS.issuperset(digits):
+        return "not_a_phone_number"
+    if plus and digits[0] != "1":
+        return "not_nanp"
+    if len(digits) == 11 and digits[0] == "1":
+        digits = digits[1:]
+    if len(digits) != 10:
+        return "wrong_length"
+    problem = national_problem(digits, in_service)
+    return problem if problem is not None else int(digits)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How to find the number in a row."""
+
+    kind: str  # "lines", "csv" or "ftc"
+    column: int = 0  # for csv: the phone column's index
+    header_lines: int = 0
+
+
+class FileFormatError(ValueError):
+    """The file as a whole cannot be read (e.g. a CSV header with no phone column)."""
+
+
+def _is_ftc(line: str) -> bool:
+    npa, _, rest = line.partition(",")
+    return len(npa) == 3 and len(rest) == 7 and npa.isdigit() and rest.isdigit()
+
+
+def detect(first_line: str, column: str | None) -> Layout:
+    """Decide the layout from the first non-blank line (BOM and line ending already gone)."""
+    if column is not None or ("," in first_line and any(c.isalpha() for c in first_line)):
+        names = [name.strip().strip('"').lower() for name in next(csv.reader([first_line]))]
+        wanted = [column.lower()] if column is not None else list(PHONE_COLUMNS)
+        for name in wanted:
+            if name in names:
+                return Layout("csv", names.index(name), header_lines=1)
+        shown = column if column is not None else " or ".join(PHONE_COLUMNS)
+        raise FileFormatError(f"the CSV header has no column named {shown}")
+    if _is_ftc(first_line):
+        return Layout("ftc")
+    return Layout("lines")
+
+
+def values(layout: Layout, lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    """(line number, the raw value to parse) for each data row; blank lines are skipped."""
+    for number, line in lines:
+        if not line.strip():
+            continue
+        if layout.kind == "lines":
+            yield number, line
+        elif layout.kind == "ftc":
+            yield number, line.replace(",", "", 1) if _is_ftc(line) else line
+        else:
+            row = next(csv.reader([line]), [])
+            yield number, row[layout.column] if layout.column < len(row) else ""
