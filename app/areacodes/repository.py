@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,9 +64,11 @@ async def upsert_override(
         "updated_by": actor_key_id,
     }
     stmt = insert(AreaCodeOverride).values(**values)
+    kept = ("time_zones", "region", "in_service")  # a field not sent keeps its override
     stmt = stmt.on_conflict_do_update(
         index_elements=["npa"],
-        set_={k: stmt.excluded[k] for k in values if k != "npa"} | {"updated_at": text("now()")},
+        set_={k: func.coalesce(stmt.excluded[k], getattr(AreaCodeOverride, k)) for k in kept}
+        | {"updated_by": stmt.excluded.updated_by, "updated_at": text("now()")},
     )
     await session.execute(stmt)
 

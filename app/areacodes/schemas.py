@@ -27,6 +27,13 @@ class AreaCodeOut(BaseModel):
 
 class AreaCodeOverrideIn(StrictInput):
     time_zones: Annotated[list[TimeZone], Field(min_length=1, max_length=20)] | None = None
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "AreaCodeOverrideIn":
+        if self.time_zones is not None:
+            self.time_zones = sorted(set(self.time_zones))
+        return self
+
     region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
     in_service: bool | None = None
 

@@ -11,7 +11,7 @@ from app.audit.repository import record_event
 from app.auth.principal import Principal
 from app.callingrules.reference import ReferenceData, Snapshot
 from app.core.db import after_commit
-from app.core.errors import NotFound
+from app.core.errors import NotFound, ValidationFailed
 
 
 def _out(code: AreaCode, overridden: bool) -> AreaCodeOut:
@@ -89,6 +89,13 @@ async def override_area_code(
 ) -> AreaCodeOut:
     if not await repository.shipped_exists(session, npa):
         raise NotFound(f"No area code {npa} in the table.")
+    snapshot = await reference.current_in(session)
+    country = snapshot.area_codes[npa].country
+    if data.region is not None and f"{country}-{data.region}" not in snapshot.region_zones:
+        raise ValidationFailed(
+            f"{data.region} is not a region of {country}; a wrong region would drop its law.",
+            details={"fields": [{"field": "region", "problem": f"not a region of {country}"}]},
+        )
     await repository.upsert_override(
         session,
         npa=npa,

@@ -59,7 +59,7 @@ def decide_hours(
     if code.geographic and code.region:
         ids.append(f"{code.country}-{code.region}")
     if recipient_state is not None:
-        country, region = _recipient_region(recipient_state, snapshot)
+        country, region = _recipient_region(recipient_state.upper(), snapshot)
         zones.update(snapshot.region_zones[region])
         ids += [country, region]
     ids = list(dict.fromkeys(ids))  # keep order, drop repeats

@@ -9,6 +9,7 @@ so a change can never be missed.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -18,6 +19,10 @@ from app.areacodes.data import AreaCode
 from app.core.listener import Subscription
 
 CHANNEL = "callguard_reference"
+# belt and braces: even with no notification (listener disabled), reload at least this often
+MAX_AGE_S = 60.0
+# NANPA files these with a neighbour's NPAs (902 NS/PE, 867 NT/YT/NU): same zones
+REGION_ALIASES = {"CA-PE": "CA-NS", "CA-YT": "CA-NT", "CA-NU": "CA-NT"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,9 @@ def build_snapshot(codes: Mapping[str, AreaCode], extras: Mapping[str, object]) 
         country.setdefault(code.country, set()).update(code.time_zones)
         if code.geographic and code.region:
             region.setdefault(f"{code.country}-{code.region}", set()).update(code.time_zones)
+    for alias, region_of in REGION_ALIASES.items():
+        if region_of in region and alias not in region:
+            region[alias] = region[region_of]
     return Snapshot(
         area_codes=dict(codes),
         in_service=frozenset(npa for npa, code in codes.items() if code.in_service),
@@ -57,23 +65,39 @@ class ReferenceData:
         self._dirty = True
         self._listening = True  # False while changes could go unheard
         self._lock = asyncio.Lock()
+        self._loaded_at = 0.0
 
     def mark_dirty(self, _payload: str = "") -> None:
         self._dirty = True
 
+    def _fresh(self) -> bool:
+        return (
+            self._snapshot is not None
+            and not self._dirty
+            and self._listening
+            and time.monotonic() - self._loaded_at < MAX_AGE_S
+        )
+
     async def current(self, sessionmaker: async_sessionmaker[AsyncSession]) -> Snapshot:
-        if self._snapshot is not None and not self._dirty and self._listening:
+        if self._fresh():
+            assert self._snapshot is not None
             return self._snapshot
         async with self._lock:
-            if self._snapshot is None or self._dirty or not self._listening:
+            if not self._fresh():
                 self._dirty = False
                 try:
                     async with sessionmaker() as session:
                         self._snapshot = await self._loader(session)
+                    self._loaded_at = time.monotonic()
                 except BaseException:
                     self._dirty = True
                     raise
+            assert self._snapshot is not None
             return self._snapshot
+
+    async def current_in(self, session: AsyncSession) -> Snapshot:
+        """A snapshot as this transaction sees it (not cached): for validating a change."""
+        return await self._loader(session)
 
     def subscription(self) -> Subscription:
         def ready() -> None:

@@ -35,6 +35,10 @@ async def list_bans(
     return (await session.scalars(stmt.limit(page.limit + 1))).all()
 
 
+async def get_ban(session: AsyncSession, ban_id: str) -> CallingBan | None:
+    return await session.get(CallingBan, ban_id, with_for_update=True)
+
+
 async def lift_ban(session: AsyncSession, ban_id: str) -> CallingBan | None:
     stmt = (
         update(CallingBan)

@@ -111,7 +111,7 @@ async def set_policy(
 
 @router.get("/calling-policy", responses=errors(*AUTH, ScopeRequired, NotFound))
 async def get_policy(
-    principal: PolicyWriter, session: SessionDep, tenant_id: TenantQuery = None
+    principal: CurrentPrincipal, session: SessionDep, tenant_id: TenantQuery = None
 ) -> PolicyOut:
     """The tenant's calling policy (404 when it has none)."""
     return await service.get_policy(session=session, tenant_id=_tenant(principal, tenant_id))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import time
+from datetime import UTC, datetime, time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areacodes import repository as areacodes
 from app.audit.repository import record_event
+from app.auth.models import Tenant
 from app.auth.principal import Principal
 from app.callingrules import repository
 from app.callingrules.models import CallingBan, CallingPolicy
@@ -96,6 +97,11 @@ async def declare_ban(
     principal: Principal,
     data: BanIn,
 ) -> BanOut:
+    if data.ends_at <= datetime.now(UTC):
+        raise ValidationFailed(
+            "The ban has already ended.",
+            details={"fields": [{"field": "ends_at", "problem": "must be in the future"}]},
+        )
     if data.jurisdiction not in known_jurisdictions(snapshot):
         raise ValidationFailed(
             f"{data.jurisdiction} is not a NANP country, state, province or territory.",
@@ -134,9 +140,13 @@ async def list_bans(
 async def lift_ban(
     *, session: AsyncSession, reference: ReferenceData, principal: Principal, ban_id: str
 ) -> BanOut:
-    row = await repository.lift_ban(session, ban_id)
-    if row is None:
+    already = await repository.get_ban(session, ban_id)
+    if already is None:
         raise NotFound("No such ban.")
+    if already.lifted_at is not None:
+        return BanOut.model_validate(already, from_attributes=True)
+    row = await repository.lift_ban(session, ban_id)
+    assert row is not None
     await _changed(
         session,
         reference,
@@ -173,6 +183,8 @@ async def set_policy(
     tenant_id: str,
     data: PolicyIn,
 ) -> PolicyOut:
+    if await session.get(Tenant, tenant_id) is None:
+        raise NotFound("No such tenant.")
     given: dict[str, tuple[str, str] | None] = {str(k): v for k, v in data.windows.items()}
     windows = {day: list(pair) if (pair := given.get(day)) else None for day in DAYS}
     row = await repository.upsert_policy(

@@ -16,7 +16,7 @@ import phonenumbers
 
 from app.numbers.errors import InvalidPhone
 
-_E164 = re.compile(r"\+[0-9]{1,15}")
+_PLUS_DIGITS = re.compile(r"\+[0-9]+")
 _DIGITS = re.compile(r"[0-9]+")
 # what people put between digits in files; the bulk path (app/dnc/fileformat) uses the same
 STRIP_SEPARATORS = str.maketrans("", "", " \t().-")
@@ -71,7 +71,9 @@ def _invalid(reason: str, value: str) -> InvalidPhone:
 
 def parse_strict(value: str, in_service: Collection[str]) -> PhoneNumber:
     """The API's form: exactly `+1` and ten digits. Raises InvalidPhone with the reason."""
-    if not _E164.fullmatch(value):
+    if not _PLUS_DIGITS.fullmatch(value):
+        raise _invalid("not_e164", value)
+    if not value.startswith("+1") and len(value) > 16:  # E.164 has at most 15 digits
         raise _invalid("not_e164", value)
     if not value.startswith("+1"):
         error = _invalid("not_nanp", value)

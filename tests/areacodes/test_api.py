@@ -107,3 +107,28 @@ async def test_override_of_unknown_npa_and_missing_override(
         "not_found",
     )
     assert_envelope(await client.delete("/v1/area-codes/212", headers=admin), 404, "not_found")
+
+
+async def test_a_second_override_keeps_the_fields_it_does_not_send(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await client.put(
+        "/v1/area-codes/305",
+        json={"time_zones": ["America/Chicago", "America/New_York"]},
+        headers=admin,
+    )
+    second = await client.put("/v1/area-codes/305", json={"in_service": True}, headers=admin)
+    assert second.json()["time_zones"] == ["America/Chicago", "America/New_York"]
+
+
+async def test_an_unknown_region_is_refused_because_it_would_drop_a_law(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    body = assert_envelope(
+        await client.put("/v1/area-codes/305", json={"region": "ZZ"}, headers=admin),
+        400,
+        "validation_failed",
+    )
+    assert body["details"]["fields"][0]["field"] == "region"
+    ok = await client.put("/v1/area-codes/305", json={"region": "GA"}, headers=admin)
+    assert ok.json()["region"] == "GA"

@@ -5,7 +5,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.envelope import assert_envelope
-from tests.helpers import tenant_with_key
+from tests.helpers import create_key, tenant_with_key
 
 BAN = {
     "jurisdiction": "US-LA",
@@ -152,3 +152,44 @@ async def test_rules_view_lists_every_jurisdiction(
     assert by_id["US-AL"]["banned_days"] == ["US-AL"]
     assert by_id["CA"]["windows"]["sat"] == ["10:00", "18:00"]
     assert rules["policy"] is None
+
+
+async def test_policy_for_an_unknown_tenant_is_not_found(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    response = await client.put(
+        "/v1/calling-policy?tenant_id=ten_nope", json={"windows": WEEK}, headers=admin
+    )
+    assert_envelope(response, 404, "not_found")
+
+
+async def test_any_key_of_the_tenant_reads_its_policy(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    tenant_id, writer = await tenant_with_key(client, admin, scopes=["policy:write"])
+    await client.put("/v1/calling-policy", json={"windows": WEEK}, headers=writer)
+
+    _, reader = await create_key(client, admin, tenant_id=tenant_id, scopes=["checks:write"])
+    assert (await client.get("/v1/calling-policy", headers=reader)).status_code == 200
+
+
+async def test_a_ban_that_has_ended_is_refused_and_lifting_twice_is_one_event(
+    client: httpx.AsyncClient, admin: dict[str, str], connection: AsyncConnection
+) -> None:
+    past = {**BAN, "starts_at": "2020-01-01T00:00:00Z", "ends_at": "2020-01-02T00:00:00Z"}
+    assert_envelope(
+        await client.post("/v1/calling-rules/bans", json=past, headers=admin),
+        400,
+        "validation_failed",
+    )
+    ban = (await client.post("/v1/calling-rules/bans", json=BAN, headers=admin)).json()
+    first = (await client.delete(f"/v1/calling-rules/bans/{ban['id']}", headers=admin)).json()
+    second = (await client.delete(f"/v1/calling-rules/bans/{ban['id']}", headers=admin)).json()
+    assert first["lifted_at"] == second["lifted_at"]
+    lifted = (
+        await connection.execute(
+            text("SELECT count(*) FROM change_events WHERE target = :id AND type = 'ban.lifted'"),
+            {"id": ban["id"]},
+        )
+    ).scalar()
+    assert lifted == 1

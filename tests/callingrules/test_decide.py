@@ -153,3 +153,9 @@ def test_multi_zone_area_code_must_be_allowed_in_every_zone(npa: str) -> None:
     assert decide(f"+1{npa}2345678", opens.isoformat()).verdict.allowed
     before = (opens - timedelta(seconds=1)).isoformat()
     assert not decide(f"+1{npa}2345678", before).verdict.allowed
+
+
+@pytest.mark.parametrize("state", ["PE", "YT", "NU", "tx"])
+def test_every_province_and_lowercase_states_are_recipient_states(state: str) -> None:
+    result = decide("+14165551234", "2026-11-23T18:30:00Z", state=state)
+    assert result.jurisdictions[-1].endswith(state.upper())

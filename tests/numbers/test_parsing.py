@@ -42,7 +42,8 @@ def reason_lenient(value: str) -> str | None:
         ("+1415555CALL", "not_e164"),
         ("", "not_e164"),
         ("+", "not_e164"),
-        ("+1234567890123456", "not_e164"),  # 16 digits: longer than E.164 allows
+        ("+4412345678901234", "not_e164"),  # 16 digits: longer than E.164 allows
+        ("+1415555123456789", "wrong_length"),
         ("+442071234567", "not_nanp"),
         ("+33123", "not_nanp"),
         ("+1415555123", "wrong_length"),
