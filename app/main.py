@@ -23,6 +23,8 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.openapi import install_openapi
 from app.core.routing import JsonBodyRoute
+from app.dnc.uploads import UploadRunner
+from app.dnc.uploads import running as upload_sweeper
 from app.ops.router import router as ops_router
 from app.rules.data import HolidayCalendars, load_jurisdictions
 
@@ -54,8 +56,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             listener.start()
         app.state.listener = listener
         housekeeping = start_housekeeping(app.state.db.engine, settings)
+        app.state.uploads.database = app.state.db
         try:
-            yield
+            async with upload_sweeper(app.state.uploads):
+                yield
+            await app.state.uploads.wait()
         finally:
             await stop_housekeeping(housekeeping)
             if listener is not None:
@@ -71,6 +76,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.reference = ReferenceData(load_snapshot)
     app.state.laws = load_jurisdictions()
     app.state.holidays = HolidayCalendars()
+    app.state.uploads = UploadRunner(database, app.state.reference, settings.data_dir / "uploads")
     app.state.auth = AuthState(
         # each worker process holds its share of every key's budget
         budgets=KeyBudgets(

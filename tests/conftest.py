@@ -68,8 +68,12 @@ def database_url(server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, max_body_bytes=64 * 1024)
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=database_url,
+        max_body_bytes=64 * 1024,
+        data_dir=tmp_path_factory.mktemp("callguard-state"),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,16 @@ async def _list_of_a(client: httpx.AsyncClient, admin: dict[str, str], a: dict[s
     return list_id
 
 
+async def _upload_of_a(client: httpx.AsyncClient, admin: dict[str, str], a: dict[str, str]) -> str:
+    list_id = await _list_of_a(client, admin, a)
+    response = await client.post(
+        f"/v1/dnc/lists/{list_id}/uploads",
+        content=PHONE.encode(),
+        headers={**a, "content-type": "text/csv"},
+    )
+    return str(response.json()["id"])
+
+
 async def _phone(client: httpx.AsyncClient, admin: dict[str, str], a: dict[str, str]) -> str:
     return PHONE
 
@@ -45,6 +55,7 @@ FACTORIES: dict[str, Factory] = {
     "key_id": _key_of_a,
     "list_id": _list_of_a,
     "phone": _phone,
+    "upload_id": _upload_of_a,
 }
 # routes that answer every tenant with its own view of the parameter (never another's data)
 OWN_VIEW = {"/v1/dnc/numbers/{phone}"}

@@ -67,6 +67,29 @@ async def _delete_what_was_made(database: Database, admin_id: str) -> None:
             ).scalars()
         )
         params = {**made, "tenants": tenants}
+        lists = list(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT seq FROM dnc_lists WHERE tenant_id = ANY(:tenants) OR id IN "
+                        "(SELECT target FROM change_events WHERE actor_key_id = :admin "
+                        "AND type = 'dnc_list.created')"
+                    ),
+                    params,
+                )
+            ).scalars()
+        )
+        await conn.execute(
+            text("DELETE FROM dnc_entries WHERE list_seq = ANY(:lists)"), {"lists": lists}
+        )
+        await conn.execute(
+            text(
+                "DELETE FROM dnc_uploads WHERE list_id IN "
+                "(SELECT id FROM dnc_lists WHERE seq = ANY(:lists))"
+            ),
+            {"lists": lists},
+        )
+        await conn.execute(text("DELETE FROM dnc_lists WHERE seq = ANY(:lists)"), {"lists": lists})
         await conn.execute(
             text(
                 "DELETE FROM change_events WHERE actor_key_id = :admin OR target = :admin "

@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Path, Query, Request, Response
 
@@ -8,12 +8,13 @@ from app.auth.principal import Principal, Scope
 from app.auth.routing import make_v1_router
 from app.callingrules.reference import ReferenceData
 from app.core.db import SessionDep
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType
 from app.core.pagination import PageDep
 from app.core.routing import errors
 from app.core.schemas import Page
-from app.dnc import service
-from app.dnc.schemas import EntryIn, EntryOut, ListIn, ListOut, NumberLookup
+from app.dnc import service, uploads
+from app.dnc.schemas import EntryIn, EntryOut, ListIn, ListOut, NumberLookup, UploadOut
+from app.dnc.uploads import UploadRunner
 from app.numbers.errors import InvalidPhone
 from app.numbers.parsing import PhoneNumber, parse_strict
 
@@ -139,3 +140,59 @@ async def list_numbers(
 async def lookup_number(number: Phone, principal: Reader, session: SessionDep) -> NumberLookup:
     """Every list visible to the caller that holds the number."""
     return await service.lookup(session=session, principal=principal, number=number)
+
+
+def _runner(request: Request) -> UploadRunner:
+    runner: UploadRunner = request.app.state.uploads
+    return runner
+
+
+@router.post(
+    "/dnc/lists/{list_id}/uploads",
+    status_code=202,
+    responses=errors(*AUTH, NotFound, UnsupportedMediaType, PayloadTooLarge),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in ("text/csv", "text/plain")
+            },
+        }
+    },
+)
+async def upload_numbers(
+    list_id: ListId,
+    request: Request,
+    principal: Writer,
+    session: SessionDep,
+    mode: Literal["append", "remove", "replace"] = "append",
+    force: Annotated[bool, Query(description="replace: skip the 1% safety check")] = False,
+    column: Annotated[str | None, Query(max_length=100, description="CSV phone column")] = None,
+) -> UploadOut:
+    """Upload a file of numbers (raw body, optionally gzip); it runs in the background."""
+    return await uploads.accept_upload(
+        session=session,
+        runner=_runner(request),
+        principal=principal,
+        list_id=list_id,
+        body=request.stream(),
+        content_type=request.headers.get("content-type"),
+        content_encoding=request.headers.get("content-encoding"),
+        mode=mode,
+        force=force,
+        column=column,
+    )
+
+
+@router.get("/dnc/uploads/{upload_id}", responses=errors(*AUTH, NotFound))
+async def get_upload(
+    upload_id: Annotated[str, Path(max_length=40)],
+    request: Request,
+    principal: Reader,
+    session: SessionDep,
+) -> UploadOut:
+    """An upload as it is now: status, live row counts, the first 1,000 row errors."""
+    return await uploads.get_upload(
+        session=session, runner=_runner(request), principal=principal, upload_id=upload_id
+    )

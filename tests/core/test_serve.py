@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,10 +38,18 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes], seconds: float = 60) -
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
+def state_dir() -> Iterator[Path]:
+    """A directory the embedded server's own system user can reach: a plain temporary directory,
+    not pytest's tmp_path (pytest keeps its base directory private, mode 0700)."""
+    with tempfile.TemporaryDirectory(prefix="callguard-serve-") as tmp:
+        yield Path(tmp)
+
+
+@pytest.fixture
+def serve(state_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["CALLGUARD_DATA_DIR"] = str(tmp_path / "state")
+    env["CALLGUARD_DATA_DIR"] = str(state_dir / "state")
     proc = subprocess.Popen(
         [CALLGUARD, "serve", "--port", str(port)],
         env=env,
@@ -48,12 +57,12 @@ def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]
         stderr=subprocess.PIPE,
     )
     try:
-        yield proc, port, tmp_path / "state"
+        yield proc, port, state_dir / "state"
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        for leftover in EmbeddedPostgres(tmp_path / "state").processes():
+        for leftover in EmbeddedPostgres(state_dir / "state").processes():
             leftover.terminate()
 
 
@@ -163,10 +172,10 @@ def test_usage_error_exits_2() -> None:
     assert result.returncode == 2
 
 
-def test_revocation_reaches_every_worker_process(tmp_path: Path) -> None:
+def test_revocation_reaches_every_worker_process(state_dir: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["CALLGUARD_DATA_DIR"] = str(tmp_path / "state")
+    env["CALLGUARD_DATA_DIR"] = str(state_dir / "state")
     proc = subprocess.Popen(
         [CALLGUARD, "serve", "--port", str(port), "--workers", "2"],
         env=env,
@@ -199,5 +208,5 @@ def test_revocation_reaches_every_worker_process(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
-        for leftover in EmbeddedPostgres(tmp_path / "state").processes():
+        for leftover in EmbeddedPostgres(state_dir / "state").processes():
             leftover.terminate()

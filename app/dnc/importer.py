@@ -1,0 +1,319 @@
+"""Running an upload: spool -> parse in chunks (off the event loop) -> COPY into a staging
+table -> one set-based merge, all in one transaction with the upload's final state.
+
+Until that transaction commits, checks see the list as it was; a crash, a kill or a lost
+connection rolls it back, and the sweeper turns the orphaned upload into `failed` once its
+heartbeat stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import io
+import json
+import logging
+from collections.abc import AsyncIterator, Collection, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.core.ids import new_id
+from app.dnc.fileformat import FileFormatError, Layout, detect, normalize, values
+
+CHUNK_ROWS = 50_000
+MAX_ERRORS = 1000
+HEARTBEAT_S = 3.0
+STALE_S = 15  # an upload whose heartbeat is older than this lost its process
+REPLACE_MAX_REJECTED = 0.01
+log = logging.getLogger("callguard.uploads")
+
+
+class UploadFailed(Exception):
+    def __init__(self, error: str, message: str) -> None:
+        super().__init__(message)
+        self.failure = {"error": error, "message": message}
+
+
+class ChunkReader:
+    """Reads the spooled file and turns rows into COPY text; runs in a worker thread."""
+
+    def __init__(
+        self, path: Path, *, is_gzip: bool, column: str | None, in_service: Collection[str]
+    ) -> None:
+        raw: IO[bytes] = gzip.open(path, "rb") if is_gzip else path.open("rb")  # type: ignore[assignment]
+        self._file = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=None)
+        self._lines = ((n, line.rstrip("\n")) for n, line in enumerate(self._file, 1))
+        self._column = column
+        self._in_service = in_service
+        self._rows: Any = None
+        self.rows_read = 0
+        self.rows_rejected = 0
+        self.errors: list[dict[str, object]] = []
+
+    def _start(self) -> None:
+        for number, line in self._lines:
+            if line.strip():
+                layout = detect(line, self._column)
+                first = [] if layout.header_lines else [(number, line)]
+                self._rows = values(layout, _chain(first, self._lines))
+                return
+        self._rows = values(Layout("lines"), iter(()))
+
+    def next_chunk(self) -> bytes | None:
+        if self._rows is None:
+            self._start()
+        out: list[str] = []
+        for line_number, value in self._rows:
+            self.rows_read += 1
+            result = normalize(value, self._in_service)
+            if isinstance(result, int):
+                out.append(f"{result}\n")
+            else:
+                self.rows_rejected += 1
+                if len(self.errors) < MAX_ERRORS:
+                    self.errors.append({"line": line_number, "value": value[:64], "reason": result})
+            if len(out) >= CHUNK_ROWS:
+                break
+        else:
+            if not out:
+                return None
+        return "".join(out).encode()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _chain(first: list[tuple[int, str]], rest: Any) -> Any:
+    yield from first
+    yield from rest
+
+
+@contextlib.asynccontextmanager
+async def heartbeat(
+    engine: AsyncEngine, upload_id: str, reader: ChunkReader
+) -> AsyncIterator[None]:
+    """Keep the upload's heartbeat (and live progress) fresh while it runs."""
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            with contextlib.suppress(Exception):  # a missed beat only delays progress
+                async with engine.begin() as conn:
+                    await conn.execute(
+                        text(
+                            "UPDATE dnc_uploads SET heartbeat_at = now(), rows_read = :read, "
+                            "rows_rejected = :rejected WHERE id = :id AND status = 'running'"
+                        ),
+                        {
+                            "id": upload_id,
+                            "read": reader.rows_read,
+                            "rejected": reader.rows_rejected,
+                        },
+                    )
+
+    task = asyncio.create_task(tick())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def sweep_stale(engine: AsyncEngine) -> int:
+    """Uploads whose process died (no heartbeat) are failed, never left running."""
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            text(
+                "UPDATE dnc_uploads SET status = 'failed', finished_at = now(), failure = "
+                "CAST(:failure AS jsonb) WHERE status IN ('queued', 'running') "
+                "AND heartbeat_at < now() - make_interval(secs => :stale)"
+            ),
+            {
+                "stale": STALE_S,
+                "failure": json.dumps(
+                    {
+                        "error": "interrupted",
+                        "message": "The upload was interrupted; nothing changed.",
+                    }
+                ),
+            },
+        )
+    return int(result.rowcount or 0)
+
+
+async def _mark(engine: AsyncEngine, upload_id: str, sql: str, **params: object) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text(sql), {"id": upload_id, **params})
+
+
+async def run_upload(
+    *, engine: AsyncEngine, upload_id: str, spool: Path, in_service: Collection[str]
+) -> None:
+    try:
+        await _mark(
+            engine,
+            upload_id,
+            "UPDATE dnc_uploads SET status = 'running', heartbeat_at = now() WHERE id = :id",
+        )
+        await _run(engine, upload_id, spool, in_service)
+    except UploadFailed as exc:
+        await _fail(engine, upload_id, exc.failure)
+    except FileFormatError as exc:
+        await _fail(engine, upload_id, {"error": "unreadable_file", "message": str(exc)})
+    except Exception:
+        log.exception("upload failed", extra={"upload_id": upload_id})
+        await _fail(
+            engine,
+            upload_id,
+            {"error": "internal_error", "message": "The upload failed; nothing changed."},
+        )
+    finally:
+        spool.unlink(missing_ok=True)
+
+
+async def _fail(engine: AsyncEngine, upload_id: str, failure: Mapping[str, object]) -> None:
+    with contextlib.suppress(Exception):  # the sweeper fails it later if the database is away
+        await _mark(
+            engine,
+            upload_id,
+            "UPDATE dnc_uploads SET status = 'failed', finished_at = now(), "
+            "failure = CAST(:failure AS jsonb) WHERE id = :id",
+            failure=json.dumps(failure),
+        )
+
+
+async def _run(
+    engine: AsyncEngine, upload_id: str, spool: Path, in_service: Collection[str]
+) -> None:
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        upload = await raw.fetchrow("SELECT * FROM dnc_uploads WHERE id = $1", upload_id)
+        reader = await asyncio.to_thread(
+            ChunkReader,
+            spool,
+            is_gzip=upload["gzip"],
+            column=upload["column_name"],
+            in_service=in_service,
+        )
+        try:
+            async with heartbeat(engine, upload_id, reader), raw.transaction():
+                await raw.execute("SET LOCAL statement_timeout = 0")
+                target = await raw.fetchrow(
+                    "SELECT seq, id, tenant_id FROM dnc_lists WHERE id = $1 AND deleted_at IS NULL "
+                    "FOR UPDATE",
+                    upload["list_id"],
+                )
+                if target is None:
+                    raise UploadFailed("not_found", "The list was deleted before the upload ran.")
+                await raw.execute("CREATE TEMP TABLE upload_staging (number bigint) ON COMMIT DROP")
+
+                async def chunks() -> AsyncIterator[bytes]:
+                    while (chunk := await asyncio.to_thread(reader.next_chunk)) is not None:
+                        yield chunk
+
+                await raw.copy_to_table("upload_staging", source=chunks(), columns=["number"])
+                await raw.execute("ANALYZE upload_staging")
+                accepted = int(
+                    await raw.fetchval("SELECT count(DISTINCT number) FROM upload_staging")
+                )
+                mode = upload["mode"]
+                if mode == "replace" and not upload["force"]:
+                    _replace_safety(reader, accepted)
+                added, removed = await _merge(raw, mode, target["seq"])
+                await raw.execute(
+                    "UPDATE dnc_lists SET entry_count = entry_count + $2, updated_at = now() "
+                    "WHERE id = $1",
+                    target["id"],
+                    added - removed,
+                )
+                counts = {
+                    "rows_read": reader.rows_read,
+                    "rows_accepted": accepted,
+                    "rows_rejected": reader.rows_rejected,
+                    "rows_added": added,
+                    "rows_removed": removed,
+                }
+                await raw.execute(
+                    "INSERT INTO change_events "
+                    "(id, tenant_id, actor_key_id, type, target, details) "
+                    "VALUES ($1, $2, $3, 'dnc_upload.finished', $4, $5::jsonb)",
+                    new_id("evt"),
+                    target["tenant_id"],
+                    upload["created_by"],
+                    upload_id,
+                    json.dumps({"list_id": target["id"], "mode": mode, **counts}),
+                )
+                await raw.execute(
+                    "UPDATE dnc_uploads SET status = 'succeeded', finished_at = now(), "
+                    "heartbeat_at = now(), rows_read = $2, rows_accepted = $3, "
+                    "rows_rejected = $4, rows_added = $5, rows_removed = $6, errors = $7::jsonb "
+                    "WHERE id = $1",
+                    upload_id,
+                    *counts.values(),
+                    json.dumps(reader.errors),
+                )
+        except UploadFailed:
+            await _record_rows(engine, upload_id, reader)
+            raise
+        finally:
+            await asyncio.to_thread(reader.close)
+
+
+def _replace_safety(reader: ChunkReader, accepted: int) -> None:
+    if accepted == 0:
+        raise UploadFailed(
+            "upload_rejected", "A replace needs at least one valid row; the list is unchanged."
+        )
+    if reader.rows_rejected > REPLACE_MAX_REJECTED * reader.rows_read:
+        raise UploadFailed(
+            "upload_rejected",
+            f"{reader.rows_rejected} of {reader.rows_read} rows were rejected (over 1%); "
+            "the list is unchanged. Fix the file, or send ?force=true.",
+        )
+
+
+async def _record_rows(engine: AsyncEngine, upload_id: str, reader: ChunkReader) -> None:
+    await _mark(
+        engine,
+        upload_id,
+        "UPDATE dnc_uploads SET rows_read = :read, rows_rejected = :rejected, "
+        "errors = CAST(:errors AS jsonb) WHERE id = :id",
+        read=reader.rows_read,
+        rejected=reader.rows_rejected,
+        errors=json.dumps(reader.errors),
+    )
+
+
+def _count(status: str) -> int:
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def _merge(raw: Any, mode: str, seq: int) -> tuple[int, int]:
+    """Set-based: (rows added, rows removed). Sorted input keeps index inserts in order."""
+    removed = 0
+    if mode == "remove":
+        status = await raw.execute(
+            "DELETE FROM dnc_entries e USING (SELECT DISTINCT number FROM upload_staging) s "
+            "WHERE e.list_seq = $1 AND e.number = s.number",
+            seq,
+        )
+        return 0, _count(status)
+    if mode == "replace":
+        status = await raw.execute(
+            "DELETE FROM dnc_entries e WHERE e.list_seq = $1 "
+            "AND NOT EXISTS (SELECT 1 FROM upload_staging s WHERE s.number = e.number)",
+            seq,
+        )
+        removed = _count(status)
+    status = await raw.execute(
+        "INSERT INTO dnc_entries (number, list_seq) "
+        "SELECT DISTINCT number, $1::int FROM upload_staging ORDER BY 1 ON CONFLICT DO NOTHING",
+        seq,
+    )
+    return _count(status), removed

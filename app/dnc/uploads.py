@@ -1,0 +1,163 @@
+"""Accepting an upload (spool the body, record it, start it after commit) and reading it back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.callingrules.reference import ReferenceData
+from app.core.db import Database, after_commit, is_unavailable
+from app.core.errors import NotFound, UnsupportedMediaType
+from app.core.ids import new_id
+from app.dnc.importer import STALE_S, run_upload, sweep_stale
+from app.dnc.models import DncUpload
+from app.dnc.schemas import UploadOut
+from app.dnc.service import visible_list
+
+TEXT_TYPES = ("text/csv", "text/plain", "application/octet-stream")
+log = logging.getLogger("callguard.uploads")
+
+
+class UploadRunner:
+    """Runs uploads in the background of this process and fails the orphans of dead ones."""
+
+    def __init__(
+        self, database: Database | None, reference: ReferenceData, spool_dir: Path
+    ) -> None:
+        self._database = database
+        self.reference = reference
+        self.spool_dir = spool_dir
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def database(self) -> Database:
+        assert self._database is not None, "the app's lifespan sets the database"
+        return self._database
+
+    @database.setter
+    def database(self, value: Database) -> None:
+        self._database = value
+
+    def start(self, upload_id: str, spool: Path) -> None:
+        task = asyncio.create_task(self._run(upload_id, spool), name=f"upload-{upload_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, upload_id: str, spool: Path) -> None:
+        snapshot = await self.reference.current(self.database.sessionmaker)
+        await run_upload(
+            engine=self.database.engine,
+            upload_id=upload_id,
+            spool=spool,
+            in_service=snapshot.in_service,
+        )
+
+    async def sweep_forever(self) -> None:
+        while True:
+            try:
+                await sweep_stale(self.database.engine)
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+            await asyncio.sleep(STALE_S / 3)
+
+    async def wait(self) -> None:
+        """Let running uploads finish (tests and a graceful stop)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def _spool(chunks: AsyncIterator[bytes], path: Path) -> int:
+    size = 0
+    with path.open("wb") as out:
+        async for chunk in chunks:
+            out.write(chunk)
+            size += len(chunk)
+    return size
+
+
+def _media(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+async def accept_upload(
+    *,
+    session: AsyncSession,
+    runner: UploadRunner,
+    principal: Principal,
+    list_id: str,
+    body: AsyncIterator[bytes],
+    content_type: str | None,
+    content_encoding: str | None,
+    mode: str,
+    force: bool,
+    column: str | None,
+) -> UploadOut:
+    target = await visible_list(session, principal, list_id, to_change=True)  # 404 comes first
+    if _media(content_type) not in TEXT_TYPES:
+        raise UnsupportedMediaType(
+            "Send the file as the raw body, text/csv or text/plain "
+            "(Content-Encoding: gzip allowed)."
+        )
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding not in ("identity", "gzip"):
+        raise UnsupportedMediaType("Only gzip is accepted as a Content-Encoding.")
+    upload_id = new_id("upl")
+    runner.spool_dir.mkdir(parents=True, exist_ok=True)
+    spool = runner.spool_dir / f"{upload_id}.upload"
+    try:
+        await _spool(body, spool)
+        row = DncUpload(
+            id=upload_id,
+            list_id=target.id,
+            tenant_id=target.tenant_id,
+            mode=mode,
+            force=force,
+            column_name=column,
+            gzip=encoding == "gzip",
+            status="queued",
+            errors=[],
+            created_by=principal.key_id,
+        )
+        session.add(row)
+        await session.flush()
+        await session.refresh(row)
+    except BaseException:
+        spool.unlink(missing_ok=True)
+        raise
+    after_commit(session, lambda: runner.start(upload_id, spool))
+    return UploadOut.model_validate(row, from_attributes=True)
+
+
+async def get_upload(
+    *, session: AsyncSession, runner: UploadRunner, principal: Principal, upload_id: str
+) -> UploadOut:
+    stmt = select(DncUpload).where(DncUpload.id == upload_id)
+    if not principal.is_admin:
+        mine = DncUpload.tenant_id == principal.tenant_id
+        stmt = stmt.where(DncUpload.tenant_id.is_(None) | mine)
+    row = (await session.scalars(stmt)).one_or_none()
+    if row is None:
+        raise NotFound("No such upload.")
+    if row.status in ("queued", "running") and await sweep_stale(runner.database.engine):
+        await session.refresh(row)  # its process died: it reads as failed, never stuck running
+    return UploadOut.model_validate(row, from_attributes=True)
+
+
+@contextlib.asynccontextmanager
+async def running(runner: UploadRunner) -> AsyncIterator[None]:
+    """The runner's sweeper for the life of the app."""
+    sweeper = asyncio.create_task(runner.sweep_forever(), name="upload-sweeper")
+    try:
+        yield
+    finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
