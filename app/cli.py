@@ -17,6 +17,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import InvalidDatabaseUrl, is_unavailable
 from app.core.embedded import EmbeddedPostgres
 from app.core.migrations import upgrade
+from app.dnc import cli as dnc_cli
 
 Command = Callable[[argparse.Namespace, Settings], int]
 DatabaseCommand = Callable[[argparse.Namespace, Settings, str], int]
@@ -101,6 +102,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     migrate.set_defaults(run=cmd_migrate)
 
     auth_cli.register(commands)
+    dnc_cli.register(commands)
     return parser
 
 

@@ -14,7 +14,7 @@ import gzip
 import io
 import json
 import logging
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -151,8 +151,16 @@ async def _mark(engine: AsyncEngine, upload_id: str, sql: str, **params: object)
         await conn.execute(text(sql), {"id": upload_id, **params})
 
 
+Progress = Callable[[int, int], None]  # (rows read, rows rejected) so far
+
+
 async def run_upload(
-    *, engine: AsyncEngine, upload_id: str, spool: Path, in_service: Collection[str]
+    *,
+    engine: AsyncEngine,
+    upload_id: str,
+    spool: Path,
+    in_service: Collection[str],
+    on_progress: Progress | None = None,
 ) -> None:
     try:
         await _mark(
@@ -160,7 +168,7 @@ async def run_upload(
             upload_id,
             "UPDATE dnc_uploads SET status = 'running', heartbeat_at = now() WHERE id = :id",
         )
-        await _run(engine, upload_id, spool, in_service)
+        await _run(engine, upload_id, spool, in_service, on_progress)
     except UploadFailed as exc:
         await _fail(engine, upload_id, exc.failure)
     except FileFormatError as exc:
@@ -188,7 +196,11 @@ async def _fail(engine: AsyncEngine, upload_id: str, failure: Mapping[str, objec
 
 
 async def _run(
-    engine: AsyncEngine, upload_id: str, spool: Path, in_service: Collection[str]
+    engine: AsyncEngine,
+    upload_id: str,
+    spool: Path,
+    in_service: Collection[str],
+    on_progress: Progress | None,
 ) -> None:
     async with engine.connect() as conn:
         raw = (await conn.get_raw_connection()).driver_connection
@@ -215,6 +227,8 @@ async def _run(
 
                 async def chunks() -> AsyncIterator[bytes]:
                     while (chunk := await asyncio.to_thread(reader.next_chunk)) is not None:
+                        if on_progress is not None:
+                            on_progress(reader.rows_read, reader.rows_rejected)
                         yield chunk
 
                 await raw.copy_to_table("upload_staging", source=chunks(), columns=["number"])

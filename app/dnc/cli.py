@@ -1,0 +1,145 @@
+"""`callguard dnc import`: the upload path from the command line, with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import time
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.cli import CommandFailed
+from app.callingrules.service import load_snapshot
+from app.core.config import Settings
+from app.core.db import Database
+from app.core.ids import new_id
+from app.dnc.importer import Progress, run_upload
+from app.dnc.models import DncUpload
+from app.dnc.schemas import UploadOut
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    dnc = commands.add_parser("dnc", help="DNC lists")
+    actions = dnc.add_subparsers(dest="dnc_command", required=True, metavar="ACTION")
+    imp = actions.add_parser("import", help="import a file into a list, as an upload would")
+    imp.add_argument(
+        "file", type=argparse.FileType("rb"), help="numbers: lines, CSV or FTC; gzip ok"
+    )
+    which = imp.add_mutually_exclusive_group(required=True)
+    which.add_argument("--list", metavar="lst_…", help="the list's id")
+    which.add_argument("--list-name", metavar="NAME", help="a list by name (with --global)")
+    imp.add_argument("--global", dest="is_global", action="store_true", help="a global list")
+    imp.add_argument("--mode", choices=("append", "remove", "replace"), default="append")
+    imp.add_argument("--force", action="store_true", help="replace: skip the 1%% safety check")
+    imp.add_argument("--column", help="the CSV phone column, if not a usual name")
+    imp.set_defaults(run=_cmd_import, subparser=imp, needs_database=True)
+
+
+def _progress_bar() -> Progress:
+    started = time.monotonic()
+
+    def show(rows: int, rejected: int) -> None:
+        rate = rows / max(time.monotonic() - started, 1e-6)
+        sys.stderr.write(f"\r{rows:>12,} rows read, {rejected:,} rejected, {rate:,.0f} rows/s ")
+        sys.stderr.flush()
+
+    return show
+
+
+def _cmd_import(args: argparse.Namespace, settings: Settings, url: str) -> int:
+    parser: argparse.ArgumentParser = args.subparser
+    if args.list_name is None and args.is_global:
+        parser.error("--global goes with --list-name")
+    if args.list_name is not None and not args.is_global:
+        parser.error("name a tenant's list by its id (--list lst_…); --list-name needs --global")
+    upload = asyncio.run(_import(args, settings, url))
+    print(upload.model_dump_json(indent=2))
+    if upload.status != "succeeded":
+        failure = upload.failure or {}
+        raise CommandFailed(str(failure.get("message", "the import failed")))
+    return 0
+
+
+async def _import(args: argparse.Namespace, settings: Settings, url: str) -> UploadOut:
+    database = Database.from_url(url, settings)
+    spool_dir = settings.data_dir / "uploads"
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    upload_id = new_id("upl")
+    spool = spool_dir / f"{upload_id}.upload"
+    try:
+        with args.file as source, spool.open("wb") as out:
+            is_gzip = source.peek(2)[:2] == GZIP_MAGIC if hasattr(source, "peek") else False
+            shutil.copyfileobj(source, out, 1 << 20)
+        async with database.sessionmaker() as session, session.begin():
+            list_id = args.list or await _global_list(session, args.list_name)
+            exists = await session.scalar(
+                text("SELECT 1 FROM dnc_lists WHERE id = :id AND deleted_at IS NULL"),
+                {"id": list_id},
+            )
+            if not exists:
+                raise CommandFailed(f"no DNC list {list_id}.")
+            tenant_id = await session.scalar(
+                text("SELECT tenant_id FROM dnc_lists WHERE id = :id"), {"id": list_id}
+            )
+            session.add(
+                DncUpload(
+                    id=upload_id,
+                    list_id=list_id,
+                    tenant_id=tenant_id,
+                    mode=args.mode,
+                    force=args.force,
+                    column_name=args.column,
+                    gzip=is_gzip,
+                    status="queued",
+                    errors=[],
+                )
+            )
+            snapshot = await load_snapshot(session)
+        show = _progress_bar() if sys.stderr.isatty() else None
+        await run_upload(
+            engine=database.engine,
+            upload_id=upload_id,
+            spool=spool,
+            in_service=snapshot.in_service,
+            on_progress=show,
+        )
+        if show is not None:
+            sys.stderr.write("\n")
+        async with database.sessionmaker() as session:
+            row = await session.get(DncUpload, upload_id)
+            assert row is not None
+            return UploadOut.model_validate(row, from_attributes=True)
+    finally:
+        spool.unlink(missing_ok=True)
+        await database.dispose()
+
+
+async def _global_list(session: AsyncSession, name: str) -> str:
+    """The live global list of that name, created on first use."""
+    found = await session.scalar(
+        text(
+            "SELECT id FROM dnc_lists WHERE tenant_id IS NULL AND name = :n AND deleted_at IS NULL"
+        ),
+        {"n": name},
+    )
+    if found is not None:
+        return str(found)
+    list_id = new_id("lst")
+    await session.execute(
+        text("INSERT INTO dnc_lists (id, scope, name) VALUES (:id, 'global', :n)"),
+        {"id": list_id, "n": name},
+    )
+    await session.execute(
+        text(
+            "INSERT INTO change_events (id, type, target, details) "
+            "VALUES (:e, 'dnc_list.created', :id, CAST(:d AS jsonb))"
+        ),
+        {"e": new_id("evt"), "id": list_id, "d": json.dumps({"name": name, "scope": "global"})},
+    )
+    return list_id
