@@ -25,23 +25,45 @@ class V1Route(JsonBodyRoute):
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         is_post = bool(self.methods and "POST" in self.methods)
+        # a route that streams its body (uploads) claims the key itself, once the body is on
+        # disk and hashed: reading it here would hold the whole file in memory
+        streams = bool((self.openapi_extra or {}).get(STREAMING_BODY))
 
         async def v1_handler(request: Request) -> Response:
             await authenticate(request)
             key = request.headers.get("idempotency-key") if is_post else None
             if key is None:
                 return await handler(request)
+            _check_key(key)
+            if streams:
+                request.state.idempotency_key = key
+                return await handler(request)
             return await _idempotent(request, key, handler)
 
         return v1_handler
 
 
-async def _idempotent(request: Request, key: str, handler: Handler) -> Response:
+STREAMING_BODY = "x-streaming-body"
+
+
+def _check_key(key: str) -> None:
     if not 1 <= len(key) <= 255:
         raise ValidationFailed(
             "The Idempotency-Key header must be 1 to 255 characters.",
             details={"fields": [{"field": "Idempotency-Key", "problem": "1 to 255 characters"}]},
         )
+
+
+def replayed(stored: idempotency.Stored) -> Response:
+    return Response(
+        stored.body,
+        status_code=stored.status,
+        media_type=stored.content_type,
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+async def _idempotent(request: Request, key: str, handler: Handler) -> Response:
     principal = await authenticate(request)  # cached on the request by now
     engine = request.app.state.db.engine
     settings = request.app.state.settings
@@ -53,13 +75,7 @@ async def _idempotent(request: Request, key: str, handler: Handler) -> Response:
     if claim.in_progress:
         raise IdempotencyInProgress()
     if claim.replay is not None:
-        stored = claim.replay
-        return Response(
-            stored.body,
-            status_code=stored.status,
-            media_type=stored.content_type,
-            headers={"Idempotent-Replayed": "true"},
-        )
+        return replayed(claim.replay)
     try:
         try:
             response = await handler(request)

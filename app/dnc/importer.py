@@ -44,6 +44,8 @@ class ChunkReader:
     def __init__(
         self, path: Path, *, is_gzip: bool, column: str | None, in_service: Collection[str]
     ) -> None:
+        with path.open("rb") as probe:  # gzip however it arrived: header, multipart or CLI
+            is_gzip = is_gzip or probe.read(2) == b"\x1f\x8b"
         raw: IO[bytes] = gzip.open(path, "rb") if is_gzip else path.open("rb")  # type: ignore[assignment]
         self._file = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=None)
         self._lines = ((n, line.rstrip("\n")) for n, line in enumerate(self._file, 1))

@@ -5,7 +5,7 @@ from fastapi import Depends, Path, Query, Request, Response
 from app.auth.dependencies import require
 from app.auth.errors import InvalidToken, KeyExpired, KeyRevoked, RateLimited, ScopeRequired
 from app.auth.principal import Principal, Scope
-from app.auth.routing import make_v1_router
+from app.auth.routing import STREAMING_BODY, make_v1_router
 from app.callingrules.reference import ReferenceData
 from app.core.db import SessionDep
 from app.core.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType
@@ -150,15 +150,26 @@ def _runner(request: Request) -> UploadRunner:
 @router.post(
     "/dnc/lists/{list_id}/uploads",
     status_code=202,
+    response_model=UploadOut,
     responses=errors(*AUTH, NotFound, UnsupportedMediaType, PayloadTooLarge),
     openapi_extra={
+        STREAMING_BODY: True,
         "requestBody": {
             "required": True,
             "content": {
-                media: {"schema": {"type": "string", "format": "binary"}}
-                for media in ("text/csv", "text/plain")
+                **{
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in ("text/csv", "text/plain")
+                },
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
             },
-        }
+        },
     },
 )
 async def upload_numbers(
@@ -169,19 +180,31 @@ async def upload_numbers(
     mode: Literal["append", "remove", "replace"] = "append",
     force: Annotated[bool, Query(description="replace: skip the 1% safety check")] = False,
     column: Annotated[str | None, Query(max_length=100, description="CSV phone column")] = None,
-) -> UploadOut:
+) -> Response:
     """Upload a file of numbers (raw body, optionally gzip); it runs in the background."""
+    body, content_type = await uploads.file_of(request)
+    key = getattr(request.state, "idempotency_key", None)
+    key_claim = None
+    if key is not None:
+        key_claim = uploads.KeyClaim(
+            request.app.state.db.engine,
+            request.app.state.settings,
+            principal.idempotency_scope,
+            key,
+            request,
+        )
     return await uploads.accept_upload(
         session=session,
         runner=_runner(request),
         principal=principal,
         list_id=list_id,
-        body=request.stream(),
-        content_type=request.headers.get("content-type"),
+        body=body,
+        content_type=content_type,
         content_encoding=request.headers.get("content-encoding"),
         mode=mode,
         force=force,
         column=column,
+        key_claim=key_claim,
     )
 
 

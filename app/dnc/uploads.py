@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
+from fastapi import Request, Response
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
+from app.auth import idempotency
+from app.auth.errors import IdempotencyInProgress, IdempotencyKeyReused
 from app.auth.principal import Principal
+from app.auth.routing import replayed
 from app.callingrules.reference import ReferenceData
+from app.core.config import Settings
 from app.core.db import Database, after_commit, is_unavailable
-from app.core.errors import NotFound, UnsupportedMediaType
+from app.core.errors import NotFound, UnsupportedMediaType, ValidationFailed
 from app.core.ids import new_id
 from app.dnc.importer import STALE_S, run_upload, sweep_stale
 from app.dnc.models import DncUpload
@@ -74,13 +82,59 @@ class UploadRunner:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-async def _spool(chunks: AsyncIterator[bytes], path: Path) -> int:
-    size = 0
+async def _spool(chunks: AsyncIterator[bytes], path: Path) -> bytes:
+    """Write the body to disk as it arrives; its SHA-256 (for Idempotency-Key)."""
+    digest = hashlib.sha256()
     with path.open("wb") as out:
         async for chunk in chunks:
             out.write(chunk)
-            size += len(chunk)
-    return size
+            digest.update(chunk)
+    return digest.digest()
+
+
+@dataclass(frozen=True, slots=True)
+class KeyClaim:
+    """An Idempotency-Key to claim once the body is spooled and hashed."""
+
+    engine: AsyncEngine
+    settings: Settings
+    scope: str
+    key: str
+    request: Request
+
+
+async def _claim(claim: KeyClaim, body_digest: bytes) -> Response | None:
+    """A replay of the first response, None when this request holds the key now."""
+    fingerprint = idempotency.fingerprint(claim.request, body_digest)
+    result = await idempotency.claim(
+        claim.engine, claim.settings, scope=claim.scope, key=claim.key, fingerprint=fingerprint
+    )
+    if result.reused:
+        raise IdempotencyKeyReused()
+    if result.in_progress:
+        raise IdempotencyInProgress()
+    return replayed(result.replay) if result.replay is not None else None
+
+
+async def file_of(request: Request) -> tuple[AsyncIterator[bytes], str | None]:
+    """The uploaded file as a stream of bytes, and its media type: the raw body, or the
+    `file` field of a multipart form (which Starlette has spooled to disk past 1 MB)."""
+    content_type = request.headers.get("content-type")
+    if _media(content_type) != "multipart/form-data":
+        return request.stream(), content_type
+    form = await request.form(max_files=1, max_fields=10)
+    upload = form.get("file")
+    if not isinstance(upload, StarletteUploadFile):
+        raise ValidationFailed(
+            "A multipart upload carries the file in a field named `file`.",
+            details={"fields": [{"field": "file", "problem": "missing"}]},
+        )
+
+    async def chunks() -> AsyncIterator[bytes]:
+        while chunk := await upload.read(1 << 20):
+            yield chunk
+
+    return chunks(), "text/plain"
 
 
 def _media(content_type: str | None) -> str:
@@ -99,7 +153,8 @@ async def accept_upload(
     mode: str,
     force: bool,
     column: str | None,
-) -> UploadOut:
+    key_claim: KeyClaim | None,
+) -> Response:
     target = await visible_list(session, principal, list_id, to_change=True)  # 404 comes first
     if _media(content_type) not in TEXT_TYPES:
         raise UnsupportedMediaType(
@@ -112,8 +167,15 @@ async def accept_upload(
     upload_id = new_id("upl")
     runner.spool_dir.mkdir(parents=True, exist_ok=True)
     spool = runner.spool_dir / f"{upload_id}.upload"
+    claimed = False
     try:
-        await _spool(body, spool)
+        digest = await _spool(body, spool)
+        if key_claim is not None:
+            replay = await _claim(key_claim, digest)
+            if replay is not None:
+                spool.unlink(missing_ok=True)
+                return replay
+            claimed = True
         row = DncUpload(
             id=upload_id,
             list_id=target.id,
@@ -131,9 +193,24 @@ async def accept_upload(
         await session.refresh(row)
     except BaseException:
         spool.unlink(missing_ok=True)
+        if claimed and key_claim is not None:
+            await asyncio.shield(
+                idempotency.release(key_claim.engine, scope=key_claim.scope, key=key_claim.key)
+            )
         raise
+    body_bytes = UploadOut.model_validate(row, from_attributes=True).model_dump_json().encode()
+    response = Response(body_bytes, status_code=202, media_type="application/json")
     after_commit(session, lambda: runner.start(upload_id, spool))
-    return UploadOut.model_validate(row, from_attributes=True)
+    if key_claim is not None:
+        stored = idempotency.Stored(202, "application/json", body_bytes)
+        claim = key_claim
+        after_commit(
+            session,
+            lambda: idempotency.complete(
+                claim.engine, scope=claim.scope, key=claim.key, stored=stored
+            ),
+        )
+    return response
 
 
 async def get_upload(

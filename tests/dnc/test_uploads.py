@@ -169,3 +169,52 @@ async def test_an_upload_whose_process_died_reads_as_failed(workers: Workers) ->
         assert got["failure"]["error"] == "interrupted"
         assert time.monotonic() - started < 5
         await asyncio.sleep(0)
+
+
+async def test_idempotency_key_on_uploads_replays_and_detects_another_file(
+    workers: Workers,
+) -> None:
+    app, _, admin, database = workers
+    async with client_of(app) as client:
+        _, headers = await tenant_with_key(client, admin)
+        list_id = await _list(client, headers)
+        keyed = {**headers, "content-type": CSV, "Idempotency-Key": "upload-once"}
+        url = f"/v1/dnc/lists/{list_id}/uploads"
+        first = await client.post(url, content=b"4155552671\n", headers=keyed)
+        again = await client.post(url, content=b"4155552671\n", headers=keyed)
+        assert first.status_code == again.status_code == 202
+        assert again.json()["id"] == first.json()["id"]
+        assert again.headers["idempotent-replayed"] == "true"
+        other = await client.post(url, content=b"2125552671\n", headers=keyed)
+        assert_envelope(other, 409, "idempotency_key_reused")
+        await app.state.uploads.wait()
+        async with database.engine.connect() as conn:
+            runs = await conn.scalar(
+                text("SELECT count(*) FROM dnc_uploads WHERE list_id = :l"), {"l": list_id}
+            )
+        assert runs == 1
+
+
+async def test_multipart_upload_with_a_gzipped_file(workers: Workers) -> None:
+    app, _, admin, _ = workers
+    async with client_of(app) as client:
+        _, headers = await tenant_with_key(client, admin)
+        list_id = await _list(client, headers)
+        data = gzip.compress(b"phone\n415-555-2671\n(212) 555-2671\n")
+        response = await client.post(
+            f"/v1/dnc/lists/{list_id}/uploads",
+            files={"file": ("numbers.csv.gz", data, "application/gzip")},
+            headers=headers,
+        )
+        assert response.status_code == 202, response.text
+        await app.state.uploads.wait()
+        done = (
+            await client.get(f"/v1/dnc/uploads/{response.json()['id']}", headers=headers)
+        ).json()
+        assert (done["status"], done["rows_added"]) == ("succeeded", 2)
+        missing = await client.post(
+            f"/v1/dnc/lists/{list_id}/uploads",
+            files={"other": ("x.csv", b"4155552671\n", "text/csv")},
+            headers=headers,
+        )
+        assert_envelope(missing, 400, "validation_failed")
