@@ -21,6 +21,8 @@ import os
 import platform
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -49,6 +51,36 @@ def random_numbers(count: int, seed: int) -> list[int]:
             seen.add(number)
             out.append(number)
     return out
+
+
+def import_peak_rss_mib(dsn: str, source: Path, state: Path, name: str) -> float:
+    """Peak resident memory of `callguard dnc import` on a file, in its own process."""
+    script = (
+        "import resource, subprocess, sys; "
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    callguard = str(Path(sys.executable).with_name("callguard"))
+    env = {**os.environ, "DATABASE_URL": dsn, "CALLGUARD_DATA_DIR": str(state)}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            callguard,
+            "dnc",
+            "import",
+            str(source),
+            "--list-name",
+            name,
+            "--global",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(out.stdout.strip()) / 1024
 
 
 def write(path: Path, numbers: list[int]) -> None:
@@ -140,6 +172,10 @@ async def bench(dsn: str, rows: int, repeat: int, work: Path) -> None:
     )
     version = await conn.fetchval("SHOW server_version")
     await conn.close()
+    small_file = work / "small.txt"
+    write(small_file, numbers[: max(rows // 100, 1000)])
+    small_rss = import_peak_rss_mib(dsn, small_file, work / "state-small", "bench memory small")
+    full_rss = import_peak_rss_mib(dsn, base_file, work / "state-full", "bench memory full")
 
     b, a, r = (statistics.median(x) for x in (baseline, append, replace))
     print()
@@ -160,6 +196,11 @@ async def bench(dsn: str, rows: int, repeat: int, work: Path) -> None:
         f"| {r / a:.2f}x append (target <= 2) |"
     )
     print(f"| bytes per stored number (heap + indexes) | {size:.0f} | | |")
+    print()
+    print(
+        f"Peak RSS of `callguard dnc import`: {small_rss:.0f} MiB for {max(rows // 100, 1000):,} "
+        f"rows, {full_rss:.0f} MiB for {rows:,} rows."
+    )
 
 
 def main() -> None:
