@@ -7,10 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.areacodes import repository
 from app.areacodes.data import AreaCode
 from app.areacodes.schemas import AreaCodeOut, AreaCodeOverrideIn
-from app.audit.repository import record_event
 from app.auth.principal import Principal
 from app.callingrules.reference import ReferenceData, Snapshot
-from app.core.db import after_commit
+from app.callingrules.service import reference_changed
 from app.core.errors import NotFound, ValidationFailed
 
 
@@ -54,26 +53,6 @@ def get_area_code(*, snapshot: Snapshot, npa: str) -> AreaCodeOut:
     return _out(code, npa in _overridden(snapshot))
 
 
-async def _changed(
-    session: AsyncSession,
-    reference: ReferenceData,
-    principal: Principal,
-    kind: str,
-    npa: str,
-    details: dict[str, object],
-) -> None:
-    await record_event(
-        session,
-        type=kind,
-        target=npa,
-        tenant_id=None,
-        actor_key_id=principal.key_id,
-        details=details,
-    )
-    await repository.notify_reference_change(session, f"area_code:{npa}")
-    after_commit(session, reference.mark_dirty)
-
-
 async def _effective(session: AsyncSession, npa: str) -> AreaCodeOut:
     codes, overridden = await repository.effective_area_codes(session, npa)
     return _out(codes[npa], npa in overridden)
@@ -104,13 +83,14 @@ async def override_area_code(
         in_service=data.in_service,
         actor_key_id=principal.key_id,
     )
-    await _changed(
+    await reference_changed(
         session,
         reference,
-        principal,
-        "area_code.overridden",
-        npa,
-        data.model_dump(exclude_none=True),
+        kind="area_code.overridden",
+        target=npa,
+        tenant_id=None,
+        principal=principal,
+        details=data.model_dump(exclude_none=True),
     )
     return await _effective(session, npa)
 
@@ -120,5 +100,13 @@ async def remove_override(
 ) -> AreaCodeOut:
     if not await repository.delete_override(session, npa):
         raise NotFound(f"Area code {npa} has no override.")
-    await _changed(session, reference, principal, "area_code.override_removed", npa, {})
+    await reference_changed(
+        session,
+        reference,
+        kind="area_code.override_removed",
+        target=npa,
+        tenant_id=None,
+        principal=principal,
+        details={},
+    )
     return await _effective(session, npa)

@@ -67,7 +67,7 @@ def known_jurisdictions(snapshot: Snapshot) -> set[str]:
     return set(snapshot.country_zones) | set(snapshot.region_zones)
 
 
-async def _changed(
+async def reference_changed(
     session: AsyncSession,
     reference: ReferenceData,
     *,
@@ -77,6 +77,7 @@ async def _changed(
     principal: Principal,
     details: dict[str, Any],
 ) -> None:
+    """A change to what checks read from memory: audited, announced, and reloaded here."""
     await record_event(
         session,
         type=kind,
@@ -116,7 +117,7 @@ async def declare_ban(
         reason=data.reason,
         created_by=principal.key_id,
     )
-    await _changed(
+    await reference_changed(
         session,
         reference,
         kind="ban.declared",
@@ -147,7 +148,7 @@ async def lift_ban(
         return BanOut.model_validate(already, from_attributes=True)
     row = await repository.lift_ban(session, ban_id)
     assert row is not None
-    await _changed(
+    await reference_changed(
         session,
         reference,
         kind="ban.lifted",
@@ -190,7 +191,7 @@ async def set_policy(
     row = await repository.upsert_policy(
         session, tenant_id=tenant_id, windows=windows, banned_dates=sorted(set(data.banned_dates))
     )
-    await _changed(
+    await reference_changed(
         session,
         reference,
         kind="policy.updated",

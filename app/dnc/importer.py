@@ -18,13 +18,16 @@ from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.core.db import plain_url
 from app.core.ids import new_id
 from app.dnc.fileformat import FileFormatError, Layout, detect, normalize, values
 
 CHUNK_ROWS = 50_000
+SORT_MEMORY = "256MB"
 MAX_ERRORS = 1000
 HEARTBEAT_S = 3.0
 STALE_S = 15  # an upload whose heartbeat is older than this lost its process
@@ -204,10 +207,17 @@ async def _run(
     in_service: Collection[str],
     on_progress: Progress | None,
 ) -> None:
-    async with engine.connect() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
-        assert raw is not None
+    # A connection of its own: the pool's carry the request timeout (client side too), and a
+    # merge of tens of millions of rows runs for minutes.
+    raw = await asyncpg.connect(
+        plain_url(engine.url),
+        command_timeout=None,
+        server_settings={"application_name": "callguard-upload", "statement_timeout": "0"},
+    )
+    try:
         upload = await raw.fetchrow("SELECT * FROM dnc_uploads WHERE id = $1", upload_id)
+        if upload is None:
+            raise UploadFailed("not_found", "The upload record is gone.")
         reader = await asyncio.to_thread(
             ChunkReader,
             spool,
@@ -218,6 +228,8 @@ async def _run(
         try:
             async with heartbeat(engine, upload_id, reader), raw.transaction():
                 await raw.execute("SET LOCAL statement_timeout = 0")
+                # the dedupe sort of tens of millions of numbers stays in memory, not on disk
+                await raw.execute(f"SET LOCAL work_mem = '{SORT_MEMORY}'")
                 target = await raw.fetchrow(
                     "SELECT seq, id, tenant_id FROM dnc_lists WHERE id = $1 AND deleted_at IS NULL "
                     "FOR UPDATE",
@@ -234,10 +246,15 @@ async def _run(
                         yield chunk
 
                 await raw.copy_to_table("upload_staging", source=chunks(), columns=["number"])
-                await raw.execute("ANALYZE upload_staging")
-                accepted = int(
-                    await raw.fetchval("SELECT count(DISTINCT number) FROM upload_staging")
+                # one sort: unique numbers, written in number order, read in that order by
+                # every merge below (so index inserts arrive in key order)
+                accepted = _count(
+                    await raw.execute(
+                        "CREATE TEMP TABLE upload_numbers ON COMMIT DROP AS "
+                        "SELECT DISTINCT number FROM upload_staging ORDER BY number"
+                    )
                 )
+                await raw.execute("ANALYZE upload_numbers")
                 mode = upload["mode"]
                 if mode == "replace" and not upload["force"]:
                     _replace_safety(reader, accepted)
@@ -279,6 +296,8 @@ async def _run(
             raise
         finally:
             await asyncio.to_thread(reader.close)
+    finally:
+        await raw.close()
 
 
 def _replace_safety(reader: ChunkReader, accepted: int) -> None:
@@ -315,7 +334,7 @@ async def _merge(raw: Any, mode: str, seq: int) -> tuple[int, int]:
     removed = 0
     if mode == "remove":
         status = await raw.execute(
-            "DELETE FROM dnc_entries e USING (SELECT DISTINCT number FROM upload_staging) s "
+            "DELETE FROM dnc_entries e USING upload_numbers s "
             "WHERE e.list_seq = $1 AND e.number = s.number",
             seq,
         )
@@ -323,13 +342,13 @@ async def _merge(raw: Any, mode: str, seq: int) -> tuple[int, int]:
     if mode == "replace":
         status = await raw.execute(
             "DELETE FROM dnc_entries e WHERE e.list_seq = $1 "
-            "AND NOT EXISTS (SELECT 1 FROM upload_staging s WHERE s.number = e.number)",
+            "AND NOT EXISTS (SELECT 1 FROM upload_numbers s WHERE s.number = e.number)",
             seq,
         )
         removed = _count(status)
     status = await raw.execute(
         "INSERT INTO dnc_entries (number, list_seq) "
-        "SELECT DISTINCT number, $1::int FROM upload_staging ORDER BY 1 ON CONFLICT DO NOTHING",
+        "SELECT number, $1::int FROM upload_numbers ON CONFLICT DO NOTHING",
         seq,
     )
     return _count(status), removed

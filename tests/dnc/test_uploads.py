@@ -218,3 +218,32 @@ async def test_multipart_upload_with_a_gzipped_file(workers: Workers) -> None:
             headers=headers,
         )
         assert_envelope(missing, 400, "validation_failed")
+
+
+async def test_a_merge_longer_than_the_request_timeout_still_succeeds(workers: Workers) -> None:
+    """Uploads run on a connection of their own: the pool's request timeout (here 5 s, and
+    6 s on the client side) would cut off a merge of tens of millions of rows."""
+    app, _, admin, database = workers
+    async with database.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "CREATE FUNCTION slow_merge() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN PERFORM pg_sleep(7); RETURN NULL; END $$"
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE TRIGGER slow_merge AFTER INSERT ON dnc_entries "
+                "FOR EACH STATEMENT EXECUTE FUNCTION slow_merge()"
+            )
+        )
+    try:
+        async with client_of(app) as client:
+            _, headers = await tenant_with_key(client, admin)
+            list_id = await _list(client, headers)
+            done = await _upload(app, client, headers, list_id, b"4155552671\n")
+            assert done["status"] == "succeeded", done
+    finally:
+        async with database.engine.begin() as conn:
+            await conn.execute(text("DROP TRIGGER slow_merge ON dnc_entries"))
+            await conn.execute(text("DROP FUNCTION slow_merge()"))
