@@ -32,20 +32,12 @@ from pathlib import Path
 from phonenumbers.timezone import UNKNOWN_TIMEZONE
 from phonenumbers.tzdata import TIMEZONE_DATA
 
+from app.areacodes.data import COLUMNS  # the loader owns the file's shape
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # NANPA's public NPA report, kept in the repo so the table can always be rebuilt and checked
 DEFAULT_NANPA = REPO_ROOT / "data" / "sources" / "nanpa_npa_report_2025-11-26.csv"
 DEFAULT_OUT = REPO_ROOT / "data" / "area_codes.csv"
-COLUMNS = (
-    "npa",
-    "country",
-    "region",
-    "time_zones",
-    "geographic",
-    "in_service",
-    "parent_npa",
-    "source",
-)
 
 COUNTRIES = {
     "US": "US",

@@ -71,9 +71,10 @@ async def override_area_code(
     snapshot = await reference.current_in(session)
     country = snapshot.area_codes[npa].country
     if data.region is not None and f"{country}-{data.region}" not in snapshot.region_zones:
-        raise ValidationFailed(
+        raise ValidationFailed.field(
+            "region",
+            f"not a region of {country}",
             f"{data.region} is not a region of {country}; a wrong region would drop its law.",
-            details={"fields": [{"field": "region", "problem": f"not a region of {country}"}]},
         )
     await repository.upsert_override(
         session,

@@ -1,5 +1,3 @@
-from typing import ClassVar
-
 from app.core.errors import AppError
 
 
@@ -55,4 +53,3 @@ class IdempotencyInProgress(AppError):
     code = "idempotency_in_progress"
     status = 409
     default_message = "A request with this Idempotency-Key is still running; retry shortly."
-    retryable: ClassVar[bool] = True

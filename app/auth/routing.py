@@ -48,9 +48,10 @@ STREAMING_BODY = "x-streaming-body"
 
 def _check_key(key: str) -> None:
     if not 1 <= len(key) <= 255:
-        raise ValidationFailed(
+        raise ValidationFailed.field(
+            "Idempotency-Key",
+            "1 to 255 characters",
             "The Idempotency-Key header must be 1 to 255 characters.",
-            details={"fields": [{"field": "Idempotency-Key", "problem": "1 to 255 characters"}]},
         )
 
 

@@ -4,7 +4,7 @@ from sqlalchemy import ColumnElement, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.auth.principal import Principal
-from app.core.errors import NotFound
+from app.core.errors import NotFound, ValidationFailed
 
 
 def visible_to(
@@ -14,6 +14,18 @@ def visible_to(
     if principal.is_admin:
         return true()
     return tenant_column == principal.tenant_id
+
+
+def required_tenant(principal: Principal, requested: str | None) -> str:
+    """The tenant a tenant-owned thing belongs to; a platform key must name one."""
+    tenant_id = owned_tenant(principal, requested)
+    if tenant_id is None:
+        raise ValidationFailed.field(
+            "tenant_id",
+            "required for a platform key",
+            "A platform key must name the tenant: ?tenant_id=ten_….",
+        )
+    return tenant_id
 
 
 def owned_tenant(principal: Principal, requested: str | None) -> str | None:

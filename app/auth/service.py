@@ -41,12 +41,6 @@ async def list_tenants(
     return cut_page(await repository.list_tenants(session, page), page)
 
 
-def _invalid(field: str, problem: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"{field}: {problem}.", details={"fields": [{"field": field, "problem": problem}]}
-    )
-
-
 async def create_key(
     *, session: AsyncSession, principal: Principal | None, data: ApiKeyIn
 ) -> tuple[ApiKey, str]:
@@ -59,11 +53,13 @@ async def create_key(
                 raise ScopeRequired(scope)  # a key can grant only scopes it holds
         tenant_id = owned_tenant(principal, data.tenant_id)
     if tenant_id is None and Scope.ADMIN not in scopes:
-        raise _invalid("tenant_id", "a key without the admin scope belongs to a tenant")
+        raise ValidationFailed.field(
+            "tenant_id", "a key without the admin scope belongs to a tenant"
+        )
     if tenant_id is not None and await repository.get_tenant(session, tenant_id) is None:
         raise NotFound("No such tenant.")
     if data.expires_at is not None and data.expires_at <= datetime.now(UTC):
-        raise _invalid("expires_at", "must be in the future")
+        raise ValidationFailed.field("expires_at", "must be in the future")
     key, secret = await _insert_key(
         session, tenant_id=tenant_id, name=data.name, scopes=scopes, expires_at=data.expires_at
     )

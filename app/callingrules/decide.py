@@ -37,9 +37,10 @@ def _recipient_region(state: str, snapshot: Snapshot) -> tuple[str, str]:
     for country in ("US", "CA"):
         if f"{country}-{state}" in snapshot.region_zones:
             return country, f"{country}-{state}"
-    raise ValidationFailed(
+    raise ValidationFailed.field(
+        "recipient_state",
+        "unknown state or province",
         f"recipient_state {state!r} is not a US state or territory or a Canadian province.",
-        details={"fields": [{"field": "recipient_state", "problem": "unknown state or province"}]},
     )
 
 

@@ -6,12 +6,12 @@ from app.auth.dependencies import AdminKey, CurrentPrincipal, require
 from app.auth.errors import InvalidToken, KeyExpired, KeyRevoked, RateLimited, ScopeRequired
 from app.auth.principal import Principal, Scope
 from app.auth.routing import make_v1_router
-from app.auth.scoping import owned_tenant
+from app.auth.scoping import required_tenant
 from app.callingrules import service
 from app.callingrules.reference import ReferenceData
 from app.callingrules.schemas import BanIn, BanOut, CallingRulesOut, PolicyIn, PolicyOut
 from app.core.db import SessionDep
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import NotFound
 from app.core.pagination import PageDep
 from app.core.routing import errors
 from app.core.schemas import Page
@@ -27,16 +27,6 @@ TenantQuery = Annotated[
 def _reference(request: Request) -> ReferenceData:
     reference: ReferenceData = request.app.state.reference
     return reference
-
-
-def _tenant(principal: Principal, requested: str | None) -> str:
-    tenant_id = owned_tenant(principal, requested)
-    if tenant_id is None:
-        raise ValidationFailed(
-            "A platform key must name the tenant: ?tenant_id=ten_….",
-            details={"fields": [{"field": "tenant_id", "problem": "required for a platform key"}]},
-        )
-    return tenant_id
 
 
 @router.get("/calling-rules", responses=errors(*AUTH))
@@ -104,7 +94,7 @@ async def set_policy(
         session=session,
         reference=_reference(request),
         principal=principal,
-        tenant_id=_tenant(principal, tenant_id),
+        tenant_id=required_tenant(principal, tenant_id),
         data=body,
     )
 
@@ -114,4 +104,6 @@ async def get_policy(
     principal: CurrentPrincipal, session: SessionDep, tenant_id: TenantQuery = None
 ) -> PolicyOut:
     """The tenant's calling policy (404 when it has none)."""
-    return await service.get_policy(session=session, tenant_id=_tenant(principal, tenant_id))
+    return await service.get_policy(
+        session=session, tenant_id=required_tenant(principal, tenant_id)
+    )

@@ -99,14 +99,14 @@ async def declare_ban(
     data: BanIn,
 ) -> BanOut:
     if data.ends_at <= datetime.now(UTC):
-        raise ValidationFailed(
-            "The ban has already ended.",
-            details={"fields": [{"field": "ends_at", "problem": "must be in the future"}]},
+        raise ValidationFailed.field(
+            "ends_at", "must be in the future", "The ban has already ended."
         )
     if data.jurisdiction not in known_jurisdictions(snapshot):
-        raise ValidationFailed(
+        raise ValidationFailed.field(
+            "jurisdiction",
+            "unknown jurisdiction",
             f"{data.jurisdiction} is not a NANP country, state, province or territory.",
-            details={"fields": [{"field": "jurisdiction", "problem": "unknown jurisdiction"}]},
         )
     row = await repository.insert_ban(
         session,

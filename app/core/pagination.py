@@ -20,21 +20,34 @@ class PageRequest:
     after: tuple[datetime, str] | None
 
 
+def opaque(text: str) -> str:
+    """A cursor from the position it stands for."""
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def bad_cursor() -> ValidationFailed:
+    return ValidationFailed.field(
+        "cursor", "not a valid cursor", "The cursor is not one this API gave out."
+    )
+
+
+def unopaque(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except ValueError as exc:
+        raise bad_cursor() from exc
+
+
 def encode_cursor(created_at: datetime, id_: str) -> str:
-    raw = json.dumps([created_at.isoformat(), id_]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return opaque(json.dumps([created_at.isoformat(), id_]))
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created_at, id_ = json.loads(base64.urlsafe_b64decode(padded))
+        created_at, id_ = json.loads(unopaque(cursor))
         return datetime.fromisoformat(created_at), str(id_)
     except (ValueError, TypeError) as exc:
-        raise ValidationFailed(
-            "The cursor is not one this API gave out.",
-            details={"fields": [{"field": "cursor", "problem": "not a valid cursor"}]},
-        ) from exc
+        raise bad_cursor() from exc
 
 
 def page_request(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, or_
@@ -11,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.repository import record_event
 from app.auth.errors import ScopeRequired
 from app.auth.principal import Principal, Scope
-from app.auth.scoping import owned_tenant, visible_to
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.auth.scoping import required_tenant, visible_to
+from app.core.errors import Conflict, NotFound
 from app.core.ids import new_id
-from app.core.pagination import PageRequest, cut_page
+from app.core.pagination import PageRequest, bad_cursor, cut_page, opaque, unopaque
 from app.dnc import repository
 from app.dnc.models import DncEntry, DncList
 from app.dnc.schemas import EntryIn, EntryOut, ListIn, ListMatch, ListOut, NumberLookup
@@ -56,14 +55,7 @@ async def create_list(
             raise ScopeRequired(Scope.ADMIN)
         owner = None
     else:
-        owner = owned_tenant(principal, tenant_id)
-        if owner is None:
-            raise ValidationFailed(
-                "A platform key names the tenant of a tenant list: ?tenant_id=ten_….",
-                details={
-                    "fields": [{"field": "tenant_id", "problem": "required for a platform key"}]
-                },
-            )
+        owner = required_tenant(principal, tenant_id)
     row = await repository.insert_list(
         session,
         id=new_id("lst"),
@@ -155,20 +147,13 @@ async def get_entry(
     return _entry_out(number, entry)
 
 
-def _number_cursor(number: int) -> str:
-    return base64.urlsafe_b64encode(str(number).encode()).decode().rstrip("=")
-
-
 def _after_number(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     try:
-        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return int(unopaque(cursor))
     except ValueError as exc:
-        raise ValidationFailed(
-            "The cursor is not one this API gave out.",
-            details={"fields": [{"field": "cursor", "problem": "not a valid cursor"}]},
-        ) from exc
+        raise bad_cursor() from exc
 
 
 async def list_entries(
@@ -181,7 +166,7 @@ async def list_entries(
     kept = entries[:limit]
     out = [_entry_out(PhoneNumber(f"{e.number:010d}"), e) for e in kept]
     more = len(entries) > limit
-    return out, _number_cursor(kept[-1].number) if more and kept else None
+    return out, opaque(str(kept[-1].number)) if more and kept else None
 
 
 async def lookup(

@@ -125,9 +125,8 @@ async def file_of(request: Request) -> tuple[AsyncIterator[bytes], str | None]:
     form = await request.form(max_files=1, max_fields=10)
     upload = form.get("file")
     if not isinstance(upload, StarletteUploadFile):
-        raise ValidationFailed(
-            "A multipart upload carries the file in a field named `file`.",
-            details={"fields": [{"field": "file", "problem": "missing"}]},
+        raise ValidationFailed.field(
+            "file", "missing", "A multipart upload carries the file in a field named `file`."
         )
 
     async def chunks() -> AsyncIterator[bytes]:
