@@ -7,6 +7,7 @@ from app.auth.dependencies import authenticate
 from app.auth.router import router as auth_router
 from app.callingrules.router import router as callingrules_router
 from app.dnc.router import router as dnc_router
+from app.optouts.router import router as optouts_router
 
 
 def api_router() -> APIRouter:
@@ -15,4 +16,5 @@ def api_router() -> APIRouter:
     v1.include_router(areacodes_router)
     v1.include_router(callingrules_router)
     v1.include_router(dnc_router)
+    v1.include_router(optouts_router)
     return v1

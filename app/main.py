@@ -23,10 +23,10 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.openapi import install_openapi
 from app.core.routing import JsonBodyRoute
-from app.dnc.uploads import UploadRunner
-from app.dnc.uploads import running as upload_sweeper
 from app.ops.router import router as ops_router
 from app.rules.data import HolidayCalendars, load_jurisdictions
+from app.uploads.service import UploadRunner
+from app.uploads.service import running as upload_sweeper
 
 DESCRIPTION = (
     "Call-compliance pre-check: ask right before dialing whether a number may be called now. "

@@ -6,7 +6,7 @@ Generates a file of random valid NANP numbers (one per line, in random order), t
 times each and reporting medians:
   baseline  raw COPY of the same numbers, as integers in file order, into a bare table with a
             bigint primary key;
-  append    the real upload path (app.dnc.importer.run_upload) into an empty list;
+  append    the real upload path (app.uploads.importer.run_upload) into an empty list;
   replace   the same list replaced by a file that differs by 1% (0.5% removed, 0.5% new).
 It prints a Markdown table for docs/BENCHMARKS.md, with the ratios the issue asks for and the
 bytes each stored number costs (heap + both indexes). With no --database-url it starts an
@@ -34,7 +34,7 @@ from app.core.config import Settings
 from app.core.db import create_engine
 from app.core.embedded import EmbeddedPostgres
 from app.core.migrations import upgrade
-from app.dnc.importer import run_upload
+from app.uploads.importer import run_upload
 
 
 def random_numbers(count: int, seed: int) -> list[int]:
@@ -107,7 +107,7 @@ async def new_list(conn: asyncpg.Connection, name: str) -> str:
         "DELETE FROM dnc_entries WHERE list_seq IN (SELECT seq FROM dnc_lists WHERE id = $1)",
         list_id,
     )
-    await conn.execute("DELETE FROM dnc_uploads WHERE list_id = $1", list_id)
+    await conn.execute("DELETE FROM uploads WHERE list_id = $1", list_id)
     await conn.execute("DELETE FROM dnc_lists WHERE id = $1", list_id)
     await conn.execute(
         "INSERT INTO dnc_lists (id, scope, name) VALUES ($1, 'global', $2)",
@@ -125,7 +125,7 @@ async def timed_upload(
     os.link(source, spool)  # run_upload removes its spool
     conn = await asyncpg.connect(dsn)
     await conn.execute(
-        "INSERT INTO dnc_uploads (id, list_id, mode, status, force) "
+        "INSERT INTO uploads (id, list_id, mode, status, force) "
         "VALUES ($1, $2, $3, 'queued', true)",
         upload_id,
         list_id,
@@ -136,7 +136,7 @@ async def timed_upload(
     started = time.perf_counter()
     await run_upload(engine=engine, upload_id=upload_id, spool=spool, in_service=in_service)
     elapsed = time.perf_counter() - started
-    status = await conn.fetchval("SELECT status FROM dnc_uploads WHERE id = $1", upload_id)
+    status = await conn.fetchval("SELECT status FROM uploads WHERE id = $1", upload_id)
     assert status == "succeeded", status
     await engine.dispose()
     await conn.close()

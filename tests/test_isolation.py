@@ -47,7 +47,20 @@ async def _upload_of_a(client: httpx.AsyncClient, admin: dict[str, str], a: dict
 
 
 async def _phone(client: httpx.AsyncClient, admin: dict[str, str], a: dict[str, str]) -> str:
+    """A number tenant A has opted out (and put on its list, see _list_of_a)."""
+    response = await client.post("/v1/opt-outs", json={"phone": PHONE}, headers=a)
+    assert response.status_code == 201, response.text
     return PHONE
+
+
+async def _optout_upload_of_a(
+    client: httpx.AsyncClient, admin: dict[str, str], a: dict[str, str]
+) -> str:
+    response = await client.post(
+        "/v1/opt-outs/uploads", content=PHONE.encode(), headers={**a, "content-type": "text/csv"}
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])
 
 
 # path parameter name -> how to make tenant A's resource of that kind (returns its id)
@@ -57,8 +70,16 @@ FACTORIES: dict[str, Factory] = {
     "phone": _phone,
     "upload_id": _upload_of_a,
 }
+# where one parameter name stands for resources of different kinds: (path, parameter) -> factory
+PATH_FACTORIES: dict[tuple[str, str], Factory] = {
+    ("/v1/opt-outs/uploads/{upload_id}", "upload_id"): _optout_upload_of_a,
+}
 # routes that answer every tenant with its own view of the parameter (never another's data)
-OWN_VIEW = {"/v1/dnc/numbers/{phone}"}
+# with what B must see there (A has the number on its list and opted out)
+OWN_VIEW: dict[str, Callable[[dict[str, object]], bool]] = {
+    "GET /v1/dnc/numbers/{phone}": lambda body: body["lists"] == [],
+    "GET /v1/opt-outs/{phone}": lambda body: body["history"] == [],
+}
 ADMIN_ONLY = {"/v1/tenants"}
 # routes whose resource is shared by every tenant, not owned by one (say why)
 NOT_TENANT_OWNED = {
@@ -102,11 +123,12 @@ async def test_other_tenant_gets_not_found_on_every_owned_route(
         assert not missing, f"add a factory for {missing} so {method} {path} joins the matrix"
         url = path
         for param in params:
-            url = url.replace(f"{{{param}}}", await FACTORIES[param](client, admin, tenant_a))
+            factory = PATH_FACTORIES.get((path, param), FACTORIES[param])
+            url = url.replace(f"{{{param}}}", await factory(client, admin, tenant_a))
         response = await client.request(method, url, headers=tenant_b, json={})
-        if path in OWN_VIEW:
+        if (own_view := OWN_VIEW.get(f"{method} {path}")) is not None:
             assert response.status_code == 200, (path, response.text)
-            assert "a-only" not in response.text
+            assert own_view(response.json()), (path, response.text)
         else:
             assert_envelope(response, 404, "not_found")
         checked += 1
@@ -118,7 +140,8 @@ async def test_other_tenant_never_sees_owned_resources_in_listings(
 ) -> None:
     _, tenant_a = await tenant_with_key(client, admin)
     _, tenant_b = await tenant_with_key(client, admin)
-    made = [await factory(client, admin, tenant_a) for factory in [*FACTORIES.values(), *MARKERS]]
+    factories = [*FACTORIES.values(), *PATH_FACTORIES.values(), *MARKERS]
+    made = [await factory(client, admin, tenant_a) for factory in factories]
     listings = [
         path
         for method, path in v1_operations(app)

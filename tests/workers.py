@@ -84,12 +84,21 @@ async def _delete_what_was_made(database: Database, admin_id: str) -> None:
         )
         await conn.execute(
             text(
-                "DELETE FROM dnc_uploads WHERE list_id IN "
+                "DELETE FROM uploads WHERE list_id IN "
                 "(SELECT id FROM dnc_lists WHERE seq = ANY(:lists))"
             ),
             {"lists": lists},
         )
         await conn.execute(text("DELETE FROM dnc_lists WHERE seq = ANY(:lists)"), {"lists": lists})
+        await conn.execute(text("DELETE FROM uploads WHERE tenant_id = ANY(:tenants)"), params)
+        await conn.execute(text("DELETE FROM optout_state WHERE tenant_id = ANY(:tenants)"), params)
+        # opt-out history is append-only (a trigger refuses DELETE); a superuser clearing test
+        # data skips triggers for this transaction only
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))
+        await conn.execute(
+            text("DELETE FROM optout_events WHERE tenant_id = ANY(:tenants)"), params
+        )
+        await conn.execute(text("SET LOCAL session_replication_role = DEFAULT"))
         await conn.execute(
             text(
                 "DELETE FROM change_events WHERE actor_key_id = :admin OR target = :admin "

@@ -1,8 +1,10 @@
 """Tenant scoping, used by every feature: another tenant's resource is simply not there (404)."""
 
 from sqlalchemy import ColumnElement, true
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.auth.models import Tenant
 from app.auth.principal import Principal
 from app.core.errors import NotFound, ValidationFailed
 
@@ -35,3 +37,13 @@ def owned_tenant(principal: Principal, requested: str | None) -> str | None:
     if principal.is_admin:
         return requested
     raise NotFound("No such tenant.")
+
+
+async def existing_tenant(
+    session: AsyncSession, principal: Principal, requested: str | None
+) -> str:
+    """`required_tenant`, and a platform key naming a tenant that does not exist gets 404."""
+    tenant_id = required_tenant(principal, requested)
+    if tenant_id != principal.tenant_id and await session.get(Tenant, tenant_id) is None:
+        raise NotFound("No such tenant.")
+    return tenant_id

@@ -6,6 +6,8 @@ from app.auth import models as auth_models
 from app.callingrules import models as callingrule_models
 from app.core.models import Base
 from app.dnc import models as dnc_models
+from app.optouts import models as optout_models
+from app.uploads import models as upload_models
 
 __all__ = [
     "Base",
@@ -14,4 +16,6 @@ __all__ = [
     "auth_models",
     "callingrule_models",
     "dnc_models",
+    "optout_models",
+    "upload_models",
 ]

@@ -17,9 +17,9 @@ from app.callingrules.service import load_snapshot
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.ids import new_id
-from app.dnc.importer import Progress, run_upload
-from app.dnc.models import DncUpload
-from app.dnc.schemas import UploadOut
+from app.uploads.importer import Progress, run_upload
+from app.uploads.models import Upload
+from app.uploads.schemas import UploadOut
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -88,8 +88,9 @@ async def _import(args: argparse.Namespace, settings: Settings, url: str) -> Upl
                 text("SELECT tenant_id FROM dnc_lists WHERE id = :id"), {"id": list_id}
             )
             session.add(
-                DncUpload(
+                Upload(
                     id=upload_id,
+                    kind="dnc",
                     list_id=list_id,
                     tenant_id=tenant_id,
                     mode=args.mode,
@@ -112,7 +113,7 @@ async def _import(args: argparse.Namespace, settings: Settings, url: str) -> Upl
         if show is not None:
             sys.stderr.write("\n")
         async with database.sessionmaker() as session:
-            row = await session.get(DncUpload, upload_id)
+            row = await session.get(Upload, upload_id)
             assert row is not None
             return UploadOut.model_validate(row, from_attributes=True)
     finally:

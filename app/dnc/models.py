@@ -13,7 +13,6 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base
@@ -61,30 +60,3 @@ class DncEntry(Base):
     listed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     reason: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class DncUpload(Base):
-    __tablename__ = "dnc_uploads"
-    __table_args__ = (Index("ix_dnc_uploads_status_heartbeat_at", "status", "heartbeat_at"),)
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    list_id: Mapped[str] = mapped_column(ForeignKey("dnc_lists.id"))
-    tenant_id: Mapped[str | None] = mapped_column(String(40))
-    mode: Mapped[str] = mapped_column(String(8))
-    force: Mapped[bool] = mapped_column(server_default=text("false"))
-    column_name: Mapped[str | None] = mapped_column(Text)
-    gzip: Mapped[bool] = mapped_column(server_default=text("false"))
-    status: Mapped[str] = mapped_column(String(10))
-    rows_read: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    rows_accepted: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    rows_rejected: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    rows_added: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    rows_removed: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    errors: Mapped[list[dict[str, object]]] = mapped_column(JSONB, server_default=text("'[]'"))
-    failure: Mapped[dict[str, object] | None] = mapped_column(JSONB)
-    created_by: Mapped[str | None] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    heartbeat_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -5,35 +5,24 @@ from fastapi import Depends, Path, Query, Request, Response
 from app.auth.dependencies import require
 from app.auth.errors import InvalidToken, KeyExpired, KeyRevoked, RateLimited, ScopeRequired
 from app.auth.principal import Principal, Scope
-from app.auth.routing import STREAMING_BODY, make_v1_router
-from app.callingrules.reference import ReferenceData
+from app.auth.routing import make_v1_router
 from app.core.db import SessionDep
 from app.core.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType
 from app.core.pagination import PageDep
 from app.core.routing import errors
 from app.core.schemas import Page
-from app.dnc import service, uploads
-from app.dnc.schemas import EntryIn, EntryOut, ListIn, ListOut, NumberLookup, UploadOut
-from app.dnc.uploads import UploadRunner
+from app.dnc import service
+from app.dnc.schemas import EntryIn, EntryOut, ListIn, ListOut, NumberLookup
+from app.numbers.dependencies import Phone
 from app.numbers.errors import InvalidPhone
-from app.numbers.parsing import PhoneNumber, parse_strict
+from app.uploads import service as uploads
+from app.uploads.schemas import UploadOut
 
 router = make_v1_router(tags=["DNC lists"])
 AUTH = (InvalidToken, KeyRevoked, KeyExpired, RateLimited, ScopeRequired)
 Reader = Annotated[Principal, Depends(require(Scope.DNC_READ))]
 Writer = Annotated[Principal, Depends(require(Scope.DNC_WRITE))]
 ListId = Annotated[str, Path(max_length=40, description="lst_…")]
-
-
-async def phone_number(
-    request: Request, phone: Annotated[str, Path(description="E.164, e.g. +14155551234")]
-) -> PhoneNumber:
-    reference: ReferenceData = request.app.state.reference
-    snapshot = await reference.current(request.app.state.db.sessionmaker)
-    return parse_strict(phone, snapshot.in_service)
-
-
-Phone = Annotated[PhoneNumber, Depends(phone_number)]
 
 
 @router.post("/dnc/lists", status_code=201, responses=errors(*AUTH, Conflict))
@@ -142,35 +131,12 @@ async def lookup_number(number: Phone, principal: Reader, session: SessionDep) -
     return await service.lookup(session=session, principal=principal, number=number)
 
 
-def _runner(request: Request) -> UploadRunner:
-    runner: UploadRunner = request.app.state.uploads
-    return runner
-
-
 @router.post(
     "/dnc/lists/{list_id}/uploads",
     status_code=202,
     response_model=UploadOut,
     responses=errors(*AUTH, NotFound, UnsupportedMediaType, PayloadTooLarge),
-    openapi_extra={
-        STREAMING_BODY: True,
-        "requestBody": {
-            "required": True,
-            "content": {
-                **{
-                    media: {"schema": {"type": "string", "format": "binary"}}
-                    for media in ("text/csv", "text/plain")
-                },
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                    }
-                },
-            },
-        },
-    },
+    openapi_extra=uploads.UPLOAD_OPENAPI,
 )
 async def upload_numbers(
     list_id: ListId,
@@ -182,29 +148,21 @@ async def upload_numbers(
     column: Annotated[str | None, Query(max_length=100, description="CSV phone column")] = None,
 ) -> Response:
     """Upload a file of numbers (raw body, optionally gzip); it runs in the background."""
+    target = await service.visible_list(session, principal, list_id, to_change=True)
     body, content_type = await uploads.file_of(request)
-    key = getattr(request.state, "idempotency_key", None)
-    key_claim = None
-    if key is not None:
-        key_claim = uploads.KeyClaim(
-            request.app.state.db.engine,
-            request.app.state.settings,
-            principal.idempotency_scope,
-            key,
-            request,
-        )
     return await uploads.accept_upload(
         session=session,
-        runner=_runner(request),
+        runner=uploads.runner_of(request),
         principal=principal,
-        list_id=list_id,
+        target={"kind": "dnc", "list_id": target.id, "tenant_id": target.tenant_id},
+        out=UploadOut,
         body=body,
         content_type=content_type,
         content_encoding=request.headers.get("content-encoding"),
         mode=mode,
         force=force,
         column=column,
-        key_claim=key_claim,
+        key_claim=uploads.key_claim_of(request, principal),
     )
 
 
@@ -216,6 +174,13 @@ async def get_upload(
     session: SessionDep,
 ) -> UploadOut:
     """An upload as it is now: status, live row counts, the first 1,000 row errors."""
-    return await uploads.get_upload(
-        session=session, runner=_runner(request), principal=principal, upload_id=upload_id
+    upload = await uploads.get_upload(
+        session=session,
+        runner=uploads.runner_of(request),
+        principal=principal,
+        upload_id=upload_id,
+        kind="dnc",
+        out=UploadOut,
     )
+    assert isinstance(upload, UploadOut)
+    return upload

@@ -45,19 +45,3 @@ class NumberLookup(BaseModel):
     phone: str
     listed: bool
     lists: list[ListMatch]
-
-
-class UploadOut(BaseModel):
-    id: str
-    list_id: str
-    mode: str
-    status: str
-    rows_read: int
-    rows_accepted: int
-    rows_rejected: int
-    rows_added: int
-    rows_removed: int
-    errors: list[dict[str, object]]
-    created_at: UtcDatetime
-    finished_at: UtcDatetime | None
-    failure: dict[str, object] | None

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.repository import record_event
 from app.auth.errors import ScopeRequired
 from app.auth.principal import Principal, Scope
-from app.auth.scoping import required_tenant, visible_to
+from app.auth.scoping import existing_tenant, visible_to
 from app.core.errors import Conflict, NotFound
 from app.core.ids import new_id
 from app.core.pagination import PageRequest, bad_cursor, cut_page, opaque, unopaque
@@ -55,7 +55,7 @@ async def create_list(
             raise ScopeRequired(Scope.ADMIN)
         owner = None
     else:
-        owner = required_tenant(principal, tenant_id)
+        owner = await existing_tenant(session, principal, tenant_id)
     row = await repository.insert_list(
         session,
         id=new_id("lst"),

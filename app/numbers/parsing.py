@@ -18,7 +18,7 @@ from app.numbers.errors import InvalidPhone
 
 _PLUS_DIGITS = re.compile(r"\+[0-9]+")
 _DIGITS = re.compile(r"[0-9]+")
-# what people put between digits in files; the bulk path (app/dnc/fileformat) uses the same
+# what people put between digits in files; the bulk path (app/uploads/fileformat) uses the same
 STRIP_SEPARATORS = str.maketrans("", "", " \t().-")
 
 REASON_TEXT = {

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.dnc.fileformat import FileFormatError, Layout, detect, normalize, values
 from app.numbers.errors import InvalidPhone
 from app.numbers.parsing import parse_lenient
+from app.uploads.fileformat import FileFormatError, Layout, detect, normalize, values
 
 IN_SERVICE = frozenset({"201", "212", "415", "800", "907"})
 

@@ -42,7 +42,7 @@ def cleanup(database_url: str) -> Iterator[None]:
     lists = f"SELECT id FROM dnc_lists WHERE name = '{NAME}'"
     seqs = f"SELECT seq FROM dnc_lists WHERE name = '{NAME}'"
     _sql(database_url, f"DELETE FROM dnc_entries WHERE list_seq IN ({seqs})")
-    _sql(database_url, f"DELETE FROM dnc_uploads WHERE list_id IN ({lists})")
+    _sql(database_url, f"DELETE FROM uploads WHERE list_id IN ({lists})")
     _sql(
         database_url,
         f"DELETE FROM change_events WHERE target IN ({lists}) OR details->>'list_id' IN ({lists})",

@@ -158,7 +158,7 @@ async def test_an_upload_whose_process_died_reads_as_failed(workers: Workers) ->
             )
             await conn.execute(
                 text(
-                    "INSERT INTO dnc_uploads (id, list_id, tenant_id, mode, status, heartbeat_at) "
+                    "INSERT INTO uploads (id, list_id, tenant_id, mode, status, heartbeat_at) "
                     "VALUES ('upl_orphan', :l, :t, 'append', 'running', now() - interval '1 hour')"
                 ),
                 {"l": list_id, "t": tenant},
@@ -190,7 +190,7 @@ async def test_idempotency_key_on_uploads_replays_and_detects_another_file(
         await app.state.uploads.wait()
         async with database.engine.connect() as conn:
             runs = await conn.scalar(
-                text("SELECT count(*) FROM dnc_uploads WHERE list_id = :l"), {"l": list_id}
+                text("SELECT count(*) FROM uploads WHERE list_id = :l"), {"l": list_id}
             )
         assert runs == 1
 

@@ -1,4 +1,5 @@
-"""Accepting an upload (spool the body, record it, start it after commit) and reading it back."""
+"""Accepting an upload of either kind (spool the body, record it, start it after commit) and
+reading it back."""
 
 from __future__ import annotations
 
@@ -18,18 +19,37 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from app.auth import idempotency
 from app.auth.errors import IdempotencyInProgress, IdempotencyKeyReused
 from app.auth.principal import Principal
-from app.auth.routing import replayed
+from app.auth.routing import STREAMING_BODY, replayed
 from app.callingrules.reference import ReferenceData
 from app.core.config import Settings
 from app.core.db import Database, after_commit, is_unavailable
 from app.core.errors import NotFound, UnsupportedMediaType, ValidationFailed
 from app.core.ids import new_id
-from app.dnc.importer import STALE_S, run_upload, sweep_stale
-from app.dnc.models import DncUpload
-from app.dnc.schemas import UploadOut
-from app.dnc.service import visible_list
+from app.uploads.importer import STALE_S, run_upload, sweep_stale
+from app.uploads.models import Upload
+from app.uploads.schemas import UploadBase
 
 TEXT_TYPES = ("text/csv", "text/plain", "application/octet-stream")
+# the route's request body as documented: the body is streamed, not parsed by FastAPI
+UPLOAD_OPENAPI: dict[str, object] = {
+    STREAMING_BODY: True,
+    "requestBody": {
+        "required": True,
+        "content": {
+            **{
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in ("text/csv", "text/plain")
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+        },
+    },
+}
 log = logging.getLogger("callguard.uploads")
 
 
@@ -136,6 +156,25 @@ async def file_of(request: Request) -> tuple[AsyncIterator[bytes], str | None]:
     return chunks(), "text/plain"
 
 
+def runner_of(request: Request) -> UploadRunner:
+    runner: UploadRunner = request.app.state.uploads
+    return runner
+
+
+def key_claim_of(request: Request, principal: Principal) -> KeyClaim | None:
+    """The request's Idempotency-Key, claimed once the body is spooled (streaming routes)."""
+    key = getattr(request.state, "idempotency_key", None)
+    if key is None:
+        return None
+    return KeyClaim(
+        request.app.state.db.engine,
+        request.app.state.settings,
+        principal.idempotency_scope,
+        key,
+        request,
+    )
+
+
 def _media(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
@@ -145,7 +184,8 @@ async def accept_upload(
     session: AsyncSession,
     runner: UploadRunner,
     principal: Principal,
-    list_id: str,
+    target: dict[str, object],
+    out: type[UploadBase],
     body: AsyncIterator[bytes],
     content_type: str | None,
     content_encoding: str | None,
@@ -154,7 +194,8 @@ async def accept_upload(
     column: str | None,
     key_claim: KeyClaim | None,
 ) -> Response:
-    target = await visible_list(session, principal, list_id, to_change=True)  # 404 comes first
+    """`target`: the kind-specific columns (kind, list_id or channel and source, tenant_id),
+    resolved by the caller first, so an unknown target is a 404 before anything else."""
     if _media(content_type) not in TEXT_TYPES:
         raise UnsupportedMediaType(
             "Send the file as the raw body, text/csv or text/plain "
@@ -175,10 +216,9 @@ async def accept_upload(
                 spool.unlink(missing_ok=True)
                 return replay
             claimed = True
-        row = DncUpload(
+        row = Upload(
             id=upload_id,
-            list_id=target.id,
-            tenant_id=target.tenant_id,
+            **target,
             mode=mode,
             force=force,
             column_name=column,
@@ -197,7 +237,7 @@ async def accept_upload(
                 idempotency.release(key_claim.engine, scope=key_claim.scope, key=key_claim.key)
             )
         raise
-    body_bytes = UploadOut.model_validate(row, from_attributes=True).model_dump_json().encode()
+    body_bytes = out.model_validate(row, from_attributes=True).model_dump_json().encode()
     response = Response(body_bytes, status_code=202, media_type="application/json")
     after_commit(session, lambda: runner.start(upload_id, spool))
     if key_claim is not None:
@@ -213,18 +253,24 @@ async def accept_upload(
 
 
 async def get_upload(
-    *, session: AsyncSession, runner: UploadRunner, principal: Principal, upload_id: str
-) -> UploadOut:
-    stmt = select(DncUpload).where(DncUpload.id == upload_id)
+    *,
+    session: AsyncSession,
+    runner: UploadRunner,
+    principal: Principal,
+    upload_id: str,
+    kind: str,
+    out: type[UploadBase],
+) -> UploadBase:
+    stmt = select(Upload).where(Upload.id == upload_id, Upload.kind == kind)
     if not principal.is_admin:
-        mine = DncUpload.tenant_id == principal.tenant_id
-        stmt = stmt.where(DncUpload.tenant_id.is_(None) | mine)
+        mine = Upload.tenant_id == principal.tenant_id
+        stmt = stmt.where(Upload.tenant_id.is_(None) | mine)
     row = (await session.scalars(stmt)).one_or_none()
     if row is None:
         raise NotFound("No such upload.")
     if row.status in ("queued", "running") and await sweep_stale(runner.database.engine):
         await session.refresh(row)  # its process died: it reads as failed, never stuck running
-    return UploadOut.model_validate(row, from_attributes=True)
+    return out.model_validate(row, from_attributes=True)
 
 
 @contextlib.asynccontextmanager

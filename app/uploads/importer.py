@@ -14,9 +14,9 @@ import gzip
 import io
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import asyncpg
 from sqlalchemy import text
@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.db import plain_url
 from app.core.ids import new_id
-from app.dnc.fileformat import FileFormatError, Layout, detect, normalize, values
+from app.optouts.bulk import OptOutTarget
+from app.uploads.fileformat import FileFormatError, Layout, detect, normalize, values
 
 CHUNK_ROWS = 50_000
 SORT_MEMORY = "256MB"
@@ -110,7 +111,7 @@ async def heartbeat(
                 async with engine.begin() as conn:
                     await conn.execute(
                         text(
-                            "UPDATE dnc_uploads SET heartbeat_at = now(), rows_read = :read, "
+                            "UPDATE uploads SET heartbeat_at = now(), rows_read = :read, "
                             "rows_rejected = :rejected WHERE id = :id AND status = 'running'"
                         ),
                         {
@@ -134,7 +135,7 @@ async def sweep_stale(engine: AsyncEngine) -> int:
     async with engine.begin() as conn:
         result = await conn.execute(
             text(
-                "UPDATE dnc_uploads SET status = 'failed', finished_at = now(), failure = "
+                "UPDATE uploads SET status = 'failed', finished_at = now(), failure = "
                 "CAST(:failure AS jsonb) WHERE status IN ('queued', 'running') "
                 "AND heartbeat_at < now() - make_interval(secs => :stale)"
             ),
@@ -171,7 +172,7 @@ async def run_upload(
         await _mark(
             engine,
             upload_id,
-            "UPDATE dnc_uploads SET status = 'running', heartbeat_at = now() WHERE id = :id",
+            "UPDATE uploads SET status = 'running', heartbeat_at = now() WHERE id = :id",
         )
         await _run(engine, upload_id, spool, in_service, on_progress)
     except UploadFailed as exc:
@@ -194,7 +195,7 @@ async def _fail(engine: AsyncEngine, upload_id: str, failure: Mapping[str, objec
         await _mark(
             engine,
             upload_id,
-            "UPDATE dnc_uploads SET status = 'failed', finished_at = now(), "
+            "UPDATE uploads SET status = 'failed', finished_at = now(), "
             "failure = CAST(:failure AS jsonb) WHERE id = :id",
             failure=json.dumps(failure),
         )
@@ -215,7 +216,7 @@ async def _run(
         server_settings={"application_name": "callguard-upload", "statement_timeout": "0"},
     )
     try:
-        upload = await raw.fetchrow("SELECT * FROM dnc_uploads WHERE id = $1", upload_id)
+        upload = await raw.fetchrow("SELECT * FROM uploads WHERE id = $1", upload_id)
         if upload is None:
             raise UploadFailed("not_found", "The upload record is gone.")
         reader = await asyncio.to_thread(
@@ -230,13 +231,7 @@ async def _run(
                 await raw.execute("SET LOCAL statement_timeout = 0")
                 # the dedupe sort of tens of millions of numbers stays in memory, not on disk
                 await raw.execute(f"SET LOCAL work_mem = '{SORT_MEMORY}'")
-                target = await raw.fetchrow(
-                    "SELECT seq, id, tenant_id FROM dnc_lists WHERE id = $1 AND deleted_at IS NULL "
-                    "FOR UPDATE",
-                    upload["list_id"],
-                )
-                if target is None:
-                    raise UploadFailed("not_found", "The list was deleted before the upload ran.")
+                target = await TARGETS[upload["kind"]](raw, upload)
                 await raw.execute("CREATE TEMP TABLE upload_staging (number bigint) ON COMMIT DROP")
 
                 async def chunks() -> AsyncIterator[bytes]:
@@ -259,13 +254,7 @@ async def _run(
                 mode = upload["mode"]
                 if mode == "replace" and not upload["force"]:
                     _replace_safety(reader, accepted)
-                added, removed = await _merge(raw, mode, target["seq"])
-                await raw.execute(
-                    "UPDATE dnc_lists SET entry_count = entry_count + $2, updated_at = now() "
-                    "WHERE id = $1",
-                    target["id"],
-                    added - removed,
-                )
+                added, removed = await target.merge(raw, mode)
                 counts = {
                     "rows_read": reader.rows_read,
                     "rows_accepted": accepted,
@@ -276,15 +265,16 @@ async def _run(
                 await raw.execute(
                     "INSERT INTO change_events "
                     "(id, tenant_id, actor_key_id, type, target, details) "
-                    "VALUES ($1, $2, $3, 'dnc_upload.finished', $4, $5::jsonb)",
+                    "VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
                     new_id("evt"),
-                    target["tenant_id"],
+                    upload["tenant_id"],
                     upload["created_by"],
+                    target.finished_event,
                     upload_id,
-                    json.dumps({"list_id": target["id"], "mode": mode, **counts}),
+                    json.dumps({**target.details, "mode": mode, **counts}),
                 )
                 await raw.execute(
-                    "UPDATE dnc_uploads SET status = 'succeeded', finished_at = now(), "
+                    "UPDATE uploads SET status = 'succeeded', finished_at = now(), "
                     "heartbeat_at = now(), rows_read = $2, rows_accepted = $3, "
                     "rows_rejected = $4, rows_added = $5, rows_removed = $6, errors = $7::jsonb "
                     "WHERE id = $1",
@@ -318,7 +308,7 @@ async def _record_rows(engine: AsyncEngine, upload_id: str, reader: ChunkReader)
     await _mark(
         engine,
         upload_id,
-        "UPDATE dnc_uploads SET rows_read = :read, rows_rejected = :rejected, "
+        "UPDATE uploads SET rows_read = :read, rows_rejected = :rejected, "
         "errors = CAST(:errors AS jsonb) WHERE id = :id",
         read=reader.rows_read,
         rejected=reader.rows_rejected,
@@ -330,7 +320,58 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
-async def _merge(raw: Any, mode: str, seq: int) -> tuple[int, int]:
+class Target(Protocol):
+    """What an upload merges into: a DNC list, or a tenant's opt-outs."""
+
+    finished_event: str
+    details: dict[str, object]
+
+    async def merge(self, raw: Any, mode: str) -> tuple[int, int]:
+        """Set-based from `upload_numbers`: (rows added, rows removed)."""
+        ...
+
+
+class DncTarget:
+    finished_event = "dnc_upload.finished"
+
+    def __init__(self, list_id: str, seq: int) -> None:
+        self.list_id = list_id
+        self.seq = seq
+        self.details: dict[str, object] = {"list_id": list_id}
+
+    async def merge(self, raw: Any, mode: str) -> tuple[int, int]:
+        added, removed = await _merge_dnc(raw, mode, self.seq)
+        await raw.execute(
+            "UPDATE dnc_lists SET entry_count = entry_count + $2, updated_at = now() WHERE id = $1",
+            self.list_id,
+            added - removed,
+        )
+        return added, removed
+
+
+async def _dnc_target(raw: Any, upload: Any) -> Target:
+    row = await raw.fetchrow(
+        "SELECT seq, id FROM dnc_lists WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+        upload["list_id"],
+    )
+    if row is None:
+        raise UploadFailed("not_found", "The list was deleted before the upload ran.")
+    return DncTarget(row["id"], row["seq"])
+
+
+async def _optout_target(raw: Any, upload: Any) -> Target:
+    return OptOutTarget(
+        upload["id"], upload["tenant_id"], upload["channel"], upload["source"], upload["created_by"]
+    )
+
+
+TARGETS: dict[str, Callable[[Any, Any], Awaitable[Target]]] = {
+    "dnc": _dnc_target,
+    "optout": _optout_target,
+}
+
+
+async def _merge_dnc(raw: Any, mode: str, seq: int) -> tuple[int, int]:
     """Set-based: (rows added, rows removed). Sorted input keeps index inserts in order."""
     removed = 0
     if mode == "remove":
@@ -341,8 +382,12 @@ async def _merge(raw: Any, mode: str, seq: int) -> tuple[int, int]:
         )
         return 0, _count(status)
     if mode == "replace":
-        # EXCEPT is a set operation (sort or hash): unlike NOT EXISTS it has no nested-loop
-        # plan, which stale statistics after big churn once chose here (minutes -> hours)
+        # Stale statistics right after a bulk load (the list's rows not yet analyzed) make
+        # the planner believe the list holds one row and pick a nested loop that rescans the
+        # set of gone numbers once per entry: seen twice at 10M rows, a DELETE still running
+        # after 7 minutes where 70-90 s is normal. A replace reads the whole list anyway, so
+        # hash or merge joins are never worse: nested loops are off for this statement.
+        await raw.execute("SET LOCAL enable_nestloop = off")
         status = await raw.execute(
             "DELETE FROM dnc_entries e USING ("
             "  SELECT number FROM dnc_entries WHERE list_seq = $1"
@@ -351,6 +396,7 @@ async def _merge(raw: Any, mode: str, seq: int) -> tuple[int, int]:
             seq,
         )
         removed = _count(status)
+        await raw.execute("SET LOCAL enable_nestloop = on")
     status = await raw.execute(
         "INSERT INTO dnc_entries (number, list_seq) "
         "SELECT number, $1::int FROM upload_numbers ON CONFLICT DO NOTHING",

@@ -1,0 +1,45 @@
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from app.core.schemas import StrictInput, UtcDatetime
+
+Channel = Literal["voice", "sms", "all"]
+Source = Literal["sms_stop", "ivr", "agent", "web", "email", "api"]
+
+
+class OptOutIn(StrictInput):
+    phone: Annotated[str, Field(max_length=64, description="E.164, e.g. +14155551234")]
+    channel: Channel = "all"
+    source: Source = "api"
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="When consent was revoked (default now; not in the future)."
+    )
+    note: Annotated[str, Field(max_length=1000)] | None = None
+
+
+class OptOutEventOut(BaseModel):
+    id: str
+    phone: str
+    channel: str
+    source: str
+    occurred_at: UtcDatetime
+    note: str | None
+    kind: Literal["opt_out", "opt_in"]
+
+
+class ChannelState(BaseModel):
+    voice: bool
+    sms: bool
+
+
+class OptOutStateOut(BaseModel):
+    phone: str
+    opted_out: ChannelState
+    history: list[OptOutEventOut] = Field(description="Every event, newest first.")
+
+
+class OptedOutNumber(BaseModel):
+    phone: str
+    opted_out: ChannelState
+    updated_at: UtcDatetime = Field(description="When the newest deciding event occurred.")

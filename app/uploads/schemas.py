@@ -1,0 +1,31 @@
+from pydantic import BaseModel
+
+from app.core.schemas import UtcDatetime
+
+
+class UploadBase(BaseModel):
+    id: str
+    mode: str
+    status: str
+    rows_read: int
+    rows_accepted: int
+    rows_rejected: int
+    rows_added: int
+    rows_removed: int
+    errors: list[dict[str, object]]
+    created_at: UtcDatetime
+    finished_at: UtcDatetime | None
+    failure: dict[str, object] | None
+
+
+class UploadOut(UploadBase):
+    """A DNC upload into a list."""
+
+    list_id: str
+
+
+class OptOutUploadOut(UploadBase):
+    """A bulk opt-out upload: `rows_added` counts numbers newly opted out on its channel."""
+
+    channel: str
+    source: str
