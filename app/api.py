@@ -6,6 +6,7 @@ from app.areacodes.router import router as areacodes_router
 from app.auth.dependencies import authenticate
 from app.auth.router import router as auth_router
 from app.callingrules.router import router as callingrules_router
+from app.checks.router import router as checks_router
 from app.dnc.router import router as dnc_router
 from app.optouts.router import router as optouts_router
 
@@ -17,4 +18,5 @@ def api_router() -> APIRouter:
     v1.include_router(callingrules_router)
     v1.include_router(dnc_router)
     v1.include_router(optouts_router)
+    v1.include_router(checks_router)
     return v1

@@ -15,6 +15,7 @@ from app.auth.housekeeping import stop as stop_housekeeping
 from app.auth.throttle import KeyBudgets
 from app.callingrules.reference import ReferenceData
 from app.callingrules.service import load_snapshot
+from app.checks.pipeline import CheckWriter
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
@@ -57,11 +58,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.listener = listener
         housekeeping = start_housekeeping(app.state.db.engine, settings)
         app.state.uploads.database = app.state.db
+        app.state.checks.start()
         try:
             async with upload_sweeper(app.state.uploads):
                 yield
             await app.state.uploads.wait()
         finally:
+            await app.state.checks.stop()
             await stop_housekeeping(housekeeping)
             if listener is not None:
                 await listener.stop()
@@ -76,6 +79,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.reference = ReferenceData(load_snapshot)
     app.state.laws = load_jurisdictions()
     app.state.holidays = HolidayCalendars()
+    app.state.checks = CheckWriter(
+        lambda: app.state.db, slots=settings.check_writer_slots, timeout_s=2 * settings.db_timeout_s
+    )
     app.state.uploads = UploadRunner(database, app.state.reference, settings.data_dir / "uploads")
     app.state.auth = AuthState(
         # each worker process holds its share of every key's budget

@@ -104,6 +104,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://callguard.test") as client:
         yield client
+    await app.state.checks.stop()  # its writer starts on the first check (no lifespan here)
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
-"""Background upkeep: expired Idempotency-Key records are purged every few minutes."""
+"""Background upkeep: the audit trail's monthly partitions are made three months ahead (at start
+and every run); expired Idempotency-Key records are purged every few minutes."""
 
 import asyncio
 import contextlib
 import logging
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth.idempotency import purge_expired
@@ -18,8 +20,8 @@ def start_housekeeping(
 ) -> asyncio.Task[None]:
     async def loop() -> None:
         while True:
-            await asyncio.sleep(every_s)
             try:
+                await ensure_partitions(engine)
                 purged = await purge_expired(engine, settings)
                 if purged:
                     log.info("purged expired idempotency records", extra={"count": purged})
@@ -27,10 +29,23 @@ def start_housekeeping(
                 if not is_unavailable(exc):
                     raise
                 log.warning("housekeeping skipped: database unavailable")
+            await asyncio.sleep(every_s)
 
     task = asyncio.create_task(loop(), name="housekeeping")
     task.add_done_callback(lambda t: None if t.cancelled() else t.exception())
     return task
+
+
+PARTITIONS_AHEAD = 3
+
+
+async def ensure_partitions(engine: AsyncEngine) -> int:
+    """Make the check_records partitions missing from this month to three months on."""
+    async with engine.begin() as conn:
+        made = await conn.scalar(
+            text("SELECT ensure_check_partitions(:ahead)"), {"ahead": PARTITIONS_AHEAD}
+        )
+    return int(made or 0)
 
 
 async def stop(task: asyncio.Task[None]) -> None:

@@ -4,6 +4,7 @@ from app.areacodes import models as areacode_models
 from app.audit import models as audit_models
 from app.auth import models as auth_models
 from app.callingrules import models as callingrule_models
+from app.checks import models as check_models
 from app.core.models import Base
 from app.dnc import models as dnc_models
 from app.optouts import models as optout_models
@@ -15,6 +16,7 @@ __all__ = [
     "audit_models",
     "auth_models",
     "callingrule_models",
+    "check_models",
     "dnc_models",
     "optout_models",
     "upload_models",

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="Connect, pool-wait and statement timeout for requests."
     )
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    check_writer_slots: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Batches of checks in flight per worker process (each its own audit lane).",
+    )
     db_max_overflow: int = Field(default=10, ge=0, le=200)
 
     key_rate_per_s: float = Field(

@@ -81,6 +81,8 @@ class Database:
     ) -> None:
         self.engine = engine
         self.sessionmaker = sessionmaker or async_sessionmaker(engine, expire_on_commit=False)
+        # sessions share one connection (tests): one statement at a time
+        self.shared_connection = sessionmaker is not None
 
     @classmethod
     def from_url(cls, url: str, settings: Settings) -> Database:

@@ -58,3 +58,17 @@ def render(multiproc_dir: Path | None) -> tuple[bytes, str]:
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=str(multiproc_dir))  # type: ignore[no-untyped-call]
     return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+CHECKS = Counter(
+    "callguard_checks_total",
+    "Check decisions by outcome (allowed, blocked, invalid) and error code.",
+    ["outcome", "error"],
+)
+
+
+def observe_checks(counts: dict[tuple[str, str], int]) -> None:
+    """(outcome, error code or "") -> how many such decisions."""
+    for (outcome, error), count in counts.items():
+        if count:
+            CHECKS.labels(outcome, error).inc(count)

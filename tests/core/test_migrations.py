@@ -12,9 +12,16 @@ from app.core.db import async_url, drop_database, ensure_database, plain_url
 from app.core.migrations import downgrade, upgrade
 
 
+def _not_a_partition(name: str | None, type_: str, _: object) -> bool:
+    # the monthly partitions of check_records are made at run time, not declared as models
+    return not (type_ == "table" and name is not None and name.startswith("check_records_p"))
+
+
 async def test_models_match_the_migrated_schema(engine: AsyncEngine) -> None:
     def diff(connection: Connection) -> list[object]:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": _not_a_partition}
+        )
         return list(compare_metadata(context, Base.metadata))
 
     async with engine.connect() as conn:

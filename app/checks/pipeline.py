@@ -1,0 +1,226 @@
+"""The hot path's database work, batched: every check that arrives while the writer slots are
+busy goes into the next batch, which costs one lookup statement and one audit insert in one
+transaction, however many checks it holds. Each check's answer is released only after that
+transaction has committed (group commit); a failure fails every check of the batch (503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from app.checks import chain
+from app.checks.outcome import Decided, Found, Prepared, decide, utc_text
+from app.core.db import Database
+from app.core.ids import new_id
+
+log = logging.getLogger("callguard.checks")
+
+MAX_BATCH_ITEMS = 20_000
+
+# One statement for every list and opt-out lookup of a batch. Numbers come sorted, so the
+# probes of the (number, list_seq) primary key read the index in order.
+LOOKUP = """
+SELECT q.i,
+  (SELECT jsonb_agg(jsonb_build_array(l.id, l.name, l.scope, e.listed_at)
+                    ORDER BY l.scope DESC, e.listed_at, l.id)
+     FROM dnc_entries e JOIN dnc_lists l ON l.seq = e.list_seq
+    WHERE e.number = q.number AND l.deleted_at IS NULL
+      AND (l.tenant_id IS NULL OR l.tenant_id = q.tenant)
+      AND (e.expires_at IS NULL OR e.expires_at > $4)) AS lists,
+  s.voice_out, s.voice_at, s.voice_channel, s.voice_source,
+  s.sms_out, s.sms_at, s.sms_channel, s.sms_source
+FROM unnest($1::int[], $2::bigint[], $3::text[]) AS q(i, number, tenant)
+LEFT JOIN optout_state s ON s.tenant_id = q.tenant AND s.number = q.number
+"""
+
+INSERT = """
+INSERT INTO check_records (id, decided_at, tenant_id, api_key_id, request_id, phone, at,
+  channel, recipient_state, batch, outcome, error, details, lane, lane_seq, prev_hash, hash)
+SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
+  $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::boolean[], $11::text[],
+  $12::text[], $13::jsonb[], $14::text[], $15::bigint[], $16::bytea[], $17::bytea[])
+"""
+COLUMNS = (*chain.CONTENT, "prev_hash", "hash")
+
+
+class CheckUnavailable(Exception):
+    """The batch could not be looked up or recorded: its checks answer 503, never ok."""
+
+
+@dataclass(slots=True)
+class Job:
+    items: list[Prepared]
+    future: asyncio.Future[list[Decided]]
+
+
+@dataclass(slots=True)
+class Lane:
+    """One writer slot's chains: per tenant, the last sequence number and hash written."""
+
+    id: str = field(default_factory=lambda: new_id("ln"))
+    heads: dict[str | None, tuple[int, bytes]] = field(default_factory=dict)
+
+
+def _found(row: Any, channel: str) -> Found:
+    lists = []
+    matches = row["lists"] or []
+    if isinstance(matches, str):  # a connection without SQLAlchemy's jsonb codec
+        matches = json.loads(matches)
+    for list_id, name, scope, listed_at in matches:
+        lists.append(
+            {
+                "list_id": list_id,
+                "list_name": name,
+                "scope": scope,
+                "listed_at": utc_text(datetime.fromisoformat(listed_at)),
+            }
+        )
+    opted_out = None
+    if row[f"{channel}_out"]:
+        opted_out = {
+            "opted_out_at": utc_text(row[f"{channel}_at"]),
+            "channel": row[f"{channel}_channel"],
+            "source": row[f"{channel}_source"],
+        }
+    return Found(lists=lists, opted_out=opted_out)
+
+
+class CheckWriter:
+    """Per process: a few writer slots, each taking whatever checks are queued as one batch."""
+
+    def __init__(self, database: Callable[[], Database], slots: int, timeout_s: float) -> None:
+        self._database = database
+        self._slots = slots
+        self.timeout_s = timeout_s
+        self._queue: deque[Job] = deque()
+        self._ready = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._ready = asyncio.Event()
+        self._tasks = [
+            asyncio.create_task(self._slot(), name=f"check-writer-{n}") for n in range(self._slots)
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        while self._queue:
+            job = self._queue.popleft()
+            if not job.future.done():
+                job.future.set_exception(CheckUnavailable("the service is stopping"))
+
+    async def decide(self, items: list[Prepared]) -> list[Decided]:
+        """Look up, decide and durably record these checks; raises CheckUnavailable."""
+        self.start()
+        future: asyncio.Future[list[Decided]] = asyncio.get_running_loop().create_future()
+        self._queue.append(Job(items, future))
+        self._ready.set()
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.timeout_s)
+        except TimeoutError as exc:
+            raise CheckUnavailable("the database did not answer in time") from exc
+
+    def _take(self) -> list[Job]:
+        jobs = [self._queue.popleft()]
+        count = len(jobs[0].items)
+        while self._queue and count + len(self._queue[0].items) <= MAX_BATCH_ITEMS:
+            job = self._queue.popleft()
+            jobs.append(job)
+            count += len(job.items)
+        if not self._queue:
+            self._ready.clear()
+        return jobs
+
+    async def _slot(self) -> None:
+        lane = Lane()
+        while True:
+            await self._ready.wait()
+            if not self._queue:
+                self._ready.clear()
+                continue
+            jobs = self._take()
+            try:
+                results = await self._run(lane, [item for job in jobs for item in job.items])
+            except asyncio.CancelledError:
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_exception(CheckUnavailable("the service is stopping"))
+                raise
+            except Exception as exc:
+                log.warning("check batch failed: %s", type(exc).__name__, exc_info=exc)
+                # the commit may or may not have happened: this lane's heads are unknown, so
+                # the slot starts a new lane
+                lane = Lane()
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_exception(CheckUnavailable(str(exc)))
+                continue
+            start = 0
+            for job in jobs:
+                end = start + len(job.items)
+                if not job.future.done():
+                    job.future.set_result(results[start:end])
+                start = end
+
+    async def _run(self, lane: Lane, items: list[Prepared]) -> list[Decided]:
+        valid = sorted(
+            (item.number.as_int, i, item.tenant_id)
+            for i, item in enumerate(items)
+            if item.number is not None
+        )
+        database = self._database()
+        async with database.sessionmaker() as session:
+            connection = await session.connection()
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert raw is not None
+            found: dict[int, Found] = {}
+            decided_at = datetime.now(UTC)  # entries expiring by now no longer match
+            if valid:
+                rows = await raw.fetch(
+                    LOOKUP,
+                    [i for _, i, _ in valid],
+                    [number for number, _, _ in valid],
+                    [tenant for _, _, tenant in valid],
+                    decided_at,
+                )
+                for row in rows:
+                    found[row["i"]] = _found(row, items[row["i"]].channel)
+            decided = [decide(item, found.get(i), decided_at) for i, item in enumerate(items)]
+            heads = dict(lane.heads)
+            records = []
+            for result in decided:
+                record = result.record
+                tenant = record["tenant_id"]
+                seq, prev = heads.get(tenant, (0, chain.GENESIS))
+                record["lane"] = lane.id
+                record["lane_seq"] = seq + 1
+                record["prev_hash"] = prev
+                record["hash"] = chain.link(prev, record)
+                heads[tenant] = (seq + 1, record["hash"])
+                records.append(record)
+            await raw.execute(INSERT, *_columns(records))
+            await session.commit()
+        lane.heads = heads
+        return decided
+
+
+def _columns(records: list[dict[str, Any]]) -> list[list[Any]]:
+    columns: list[list[Any]] = [[] for _ in COLUMNS]
+    for record in records:
+        for n, name in enumerate(COLUMNS):
+            value = record[name]
+            columns[n].append(json.dumps(value) if name == "details" else value)
+    return columns

@@ -1,0 +1,62 @@
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from app.core.schemas import StrictInput
+
+State = Annotated[str, Field(min_length=2, max_length=2, description="e.g. CA, TX, ON")]
+
+
+class CheckIn(StrictInput):
+    to: Annotated[str, Field(max_length=256, description="E.164, e.g. +14155551234")]
+    at: AwareDatetime | None = Field(default=None, description="When the call would be placed.")
+    recipient_state: State | None = None
+    channel: Literal["voice", "sms"] = "voice"
+
+
+class BatchItemIn(StrictInput):
+    to: Annotated[str, Field(max_length=256)]
+    recipient_state: State | None = None
+
+
+class BatchIn(StrictInput):
+    items: Annotated[list[BatchItemIn], Field(min_length=1, max_length=10_000)]
+    at: AwareDatetime | None = None
+    channel: Literal["voice", "sms"] = "voice"
+
+
+class Zone(BaseModel):
+    time_zone: str
+    local_time: str
+
+
+class CheckOk(BaseModel):
+    ok: Literal[True]
+    check_id: str
+    to: str
+    at: str
+    zones: list[Zone]
+    jurisdictions: list[str]
+    allowed_until: str | None
+
+
+class BatchFailedItem(BaseModel):
+    to: str
+    ok: Literal[False]
+    error: str
+    message: str
+    details: dict[str, object]
+    check_id: str
+
+
+class BatchSummary(BaseModel):
+    allowed: int
+    invalid_phone: int
+    opted_out: int
+    dnc_blocked: int
+    call_hours_violation: int
+
+
+class BatchOut(BaseModel):
+    results: list[CheckOk | BatchFailedItem]
+    summary: BatchSummary
