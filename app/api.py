@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Depends
 
 from app.areacodes.router import router as areacodes_router
+from app.audit.router import router as audit_router
 from app.auth.dependencies import authenticate
 from app.auth.router import router as auth_router
 from app.callingrules.router import router as callingrules_router
@@ -19,4 +20,5 @@ def api_router() -> APIRouter:
     v1.include_router(dnc_router)
     v1.include_router(optouts_router)
     v1.include_router(checks_router)
+    v1.include_router(audit_router)
     return v1

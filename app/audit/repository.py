@@ -1,6 +1,6 @@
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import ChangeEvent
@@ -21,6 +21,7 @@ async def record_event(
     await session.execute(
         insert(ChangeEvent).values(
             id=event_id,
+            at=func.clock_timestamp(),  # the moment of the change, even inside a long transaction
             type=type,
             target=target,
             tenant_id=tenant_id,

@@ -42,12 +42,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def canonical(record: Mapping[str, Any]) -> bytes:
+def canonical(record: Mapping[Any, Any]) -> bytes:
     """The record's content as bytes, the same whether built in memory or read back from
     PostgreSQL (details are JSON-native values; timestamps are microsecond UTC instants)."""
     content = [_plain(record[field]) for field in CONTENT]
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def link(prev_hash: bytes, record: Mapping[str, Any]) -> bytes:
+def link(prev_hash: bytes, record: Mapping[Any, Any]) -> bytes:
     return hashlib.sha256(prev_hash + canonical(record)).digest()

@@ -1,0 +1,128 @@
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
+
+from app.audit import service
+from app.audit.schemas import CheckRecordOut, EventOut, VerifyOut
+from app.auth.dependencies import require
+from app.auth.errors import InvalidToken, KeyExpired, KeyRevoked, RateLimited, ScopeRequired
+from app.auth.principal import Principal, Scope
+from app.auth.routing import make_v1_router
+from app.auth.scoping import owned_tenant
+from app.core.db import SessionDep
+from app.core.errors import NotFound
+from app.core.pagination import PageDep
+from app.core.routing import errors
+from app.core.schemas import Page
+
+router = make_v1_router(tags=["Audit"])
+AUTH = (InvalidToken, KeyRevoked, KeyExpired, RateLimited, ScopeRequired)
+Auditor = Annotated[Principal, Depends(require(Scope.AUDIT_READ))]
+TenantQuery = Annotated[
+    str | None, Query(max_length=40, description="Admin only: one tenant (default: all).")
+]
+Since = Annotated[AwareDatetime | None, Query(description="From this instant (inclusive).")]
+Until = Annotated[AwareDatetime | None, Query(description="Before this instant.")]
+
+
+def _scope(principal: Principal, tenant_id: str | None) -> tuple[str | None, bool]:
+    """(tenant, every tenant?): a tenant's key sees its own; a platform key every tenant's,
+    or one it names."""
+    if principal.is_admin and tenant_id is None and principal.tenant_id is None:
+        return None, True
+    return owned_tenant(principal, tenant_id), False
+
+
+def _wants_csv(request: Request) -> bool:
+    return "text/csv" in request.headers.get("accept", "")
+
+
+@router.get(
+    "/audit/checks",
+    response_model=Page[CheckRecordOut],
+    responses={
+        **errors(*AUTH, NotFound),
+        "200": {
+            "description": "A page of records, or with `Accept: text/csv` every matching record.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+    },
+)
+async def list_checks(
+    request: Request,
+    principal: Auditor,
+    session: SessionDep,
+    page: PageDep,
+    outcome: Literal["allowed", "blocked", "invalid"] | None = None,
+    error: Annotated[str | None, Query(max_length=32)] = None,
+    phone: Annotated[str | None, Query(max_length=64)] = None,
+    since: Since = None,
+    until: Until = None,
+    api_key_id: Annotated[str | None, Query(max_length=40)] = None,
+    tenant_id: TenantQuery = None,
+) -> Any:
+    """Check records, newest first; `Accept: text/csv` streams every matching row."""
+    tenant, every = _scope(principal, tenant_id)
+    flt = service.CheckFilter(
+        tenant_id=tenant,
+        every_tenant=every,
+        outcome=outcome,
+        error=error,
+        phone=phone,
+        since=since,
+        until=until,
+        api_key_id=api_key_id,
+    )
+    if _wants_csv(request):
+        return StreamingResponse(
+            service.stream_csv(request.app.state.db, flt),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="checks.csv"'},
+        )
+    data, cursor = await service.list_checks(session, flt, page)
+    return Page(data=[CheckRecordOut.model_validate(row) for row in data], next_cursor=cursor)
+
+
+@router.get("/audit/checks/{check_id}", responses=errors(*AUTH, NotFound))
+async def get_check(
+    check_id: Annotated[str, Path(max_length=40)],
+    principal: Auditor,
+    session: SessionDep,
+    tenant_id: TenantQuery = None,
+) -> CheckRecordOut:
+    """One check record."""
+    tenant, every = _scope(principal, tenant_id)
+    flt = service.CheckFilter(tenant_id=tenant, every_tenant=every)
+    return CheckRecordOut.model_validate(await service.get_check(session, flt, check_id))
+
+
+@router.get("/audit/events", responses=errors(*AUTH, NotFound))
+async def list_events(
+    principal: Auditor,
+    session: SessionDep,
+    page: PageDep,
+    type: Annotated[str | None, Query(max_length=64, description="e.g. dnc_list.created")] = None,
+    since: Since = None,
+    until: Until = None,
+    tenant_id: TenantQuery = None,
+) -> Page[EventOut]:
+    """Every change to what decides a check, newest first."""
+    tenant, every = _scope(principal, tenant_id)
+    conditions = service.event_filter(tenant, every, type, since, until)
+    rows, cursor = await service.list_events(session, conditions, page)
+    return Page(
+        data=[EventOut.model_validate(row, from_attributes=True) for row in rows],
+        next_cursor=cursor,
+    )
+
+
+@router.get("/audit/verify", responses=errors(*AUTH, NotFound))
+async def verify(
+    principal: Auditor, session: SessionDep, tenant_id: TenantQuery = None
+) -> VerifyOut:
+    """Recompute every hash chain of the tenant's check records, end to end."""
+    return VerifyOut.model_validate(
+        await service.verify(session, owned_tenant(principal, tenant_id))
+    )

@@ -1,0 +1,217 @@
+"""The audit trail's reads: check records (paged, or every row as CSV), change events, and the
+end-to-end verification of the hash chains."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.models import ChangeEvent
+from app.checks import chain
+from app.checks.models import check_records as t
+from app.core.db import Database
+from app.core.errors import NotFound
+from app.core.pagination import PageRequest, encode_cursor
+
+CSV_FIELDS = (
+    "check_id",
+    "decided_at",
+    "at",
+    "tenant_id",
+    "api_key_id",
+    "phone",
+    "outcome",
+    "error",
+    "details",
+    "request_id",
+)
+STREAM_ROWS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFilter:
+    tenant_id: str | None  # None with every_tenant: all tenants
+    every_tenant: bool
+    outcome: str | None = None
+    error: str | None = None
+    phone: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    api_key_id: str | None = None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if not self.every_tenant:
+            conditions.append(
+                t.c.tenant_id.is_(None)
+                if self.tenant_id is None
+                else t.c.tenant_id == self.tenant_id
+            )
+        for column, value in (
+            (t.c.outcome, self.outcome),
+            (t.c.error, self.error),
+            (t.c.phone, self.phone),
+            (t.c.api_key_id, self.api_key_id),
+        ):
+            if value is not None:
+                conditions.append(column == value)
+        if self.since is not None:
+            conditions.append(t.c.decided_at >= self.since)
+        if self.until is not None:
+            conditions.append(t.c.decided_at < self.until)
+        return conditions
+
+
+def _select(flt: CheckFilter) -> Select[Any]:
+    return select(t).where(*flt.where()).order_by(t.c.decided_at.desc(), t.c.id.desc())
+
+
+def record_out(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {
+        "check_id": row["id"],
+        "decided_at": row["decided_at"],
+        "at": row["at"],
+        "tenant_id": row["tenant_id"],
+        "api_key_id": row["api_key_id"],
+        "phone": row["phone"],
+        "outcome": row["outcome"],
+        "error": row["error"],
+        "details": row["details"],
+        "request_id": row["request_id"],
+    }
+
+
+async def list_checks(
+    session: AsyncSession, flt: CheckFilter, page: PageRequest
+) -> tuple[list[dict[str, Any]], str | None]:
+    stmt = _select(flt)
+    if page.after is not None:
+        stmt = stmt.where(tuple_(t.c.decided_at, t.c.id) < tuple_(*page.after))
+    rows = (await session.execute(stmt.limit(page.limit + 1))).mappings().all()
+    kept = rows[: page.limit]
+    more = len(rows) > page.limit
+    cursor = encode_cursor(kept[-1]["decided_at"], kept[-1]["id"]) if more and kept else None
+    return [record_out(row) for row in kept], cursor
+
+
+async def get_check(session: AsyncSession, flt: CheckFilter, check_id: str) -> dict[str, Any]:
+    row = (
+        (await session.execute(select(t).where(t.c.id == check_id, *flt.where())))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound("No such check.")
+    return record_out(row)
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return str(value)
+
+
+async def stream_csv(database: Database, flt: CheckFilter) -> AsyncIterator[bytes]:
+    """Every matching record as CSV, header first, read through a server-side cursor in
+    chunks: memory stays flat however many rows match."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_FIELDS)
+    yield buffer.getvalue().encode()
+    async with database.sessionmaker() as session:
+        result = await session.stream(_select(flt), execution_options={"yield_per": STREAM_ROWS})
+        async for rows in result.mappings().partitions(STREAM_ROWS):
+            buffer.seek(0)
+            buffer.truncate()
+            for row in rows:
+                out = record_out(row)
+                writer.writerow([_csv_value(out[field]) for field in CSV_FIELDS])
+            yield buffer.getvalue().encode()
+
+
+async def verify(session: AsyncSession, tenant_id: str | None) -> dict[str, Any]:
+    """Walk every chain of the tenant in order, recomputing each hash."""
+    owner = t.c.tenant_id.is_(None) if tenant_id is None else t.c.tenant_id == tenant_id
+    stmt = select(t).where(owner).order_by(t.c.lane, t.c.lane_seq)
+    result = await session.stream(stmt, execution_options={"yield_per": STREAM_ROWS})
+    records = 0
+    first_bad: str | None = None
+    lane: str | None = None
+    expected_seq = 1
+    prev = chain.GENESIS
+    head: tuple[datetime, str, bytes] | None = None
+    async for rows in result.mappings().partitions(STREAM_ROWS):
+        for row in rows:
+            records += 1
+            if row["lane"] != lane:
+                lane, expected_seq, prev = row["lane"], 1, chain.GENESIS
+            intact = (
+                row["lane_seq"] == expected_seq
+                and bytes(row["prev_hash"]) == prev
+                and chain.link(prev, row) == bytes(row["hash"])
+            )
+            if not intact and first_bad is None:
+                first_bad = row["id"]
+            expected_seq = row["lane_seq"] + 1
+            prev = bytes(row["hash"])
+            if head is None or (row["decided_at"], row["id"]) > head[:2]:
+                head = (row["decided_at"], row["id"], prev)
+    return {
+        "ok": first_bad is None,
+        "records": records,
+        "head": head[2].hex() if head else None,
+        "first_bad": first_bad,
+    }
+
+
+def event_filter(
+    tenant_id: str | None,
+    every_tenant: bool,
+    type_: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if not every_tenant:
+        # a tenant's own changes, and the platform's (global lists, area codes, bans) that
+        # decide its checks too
+        conditions.append(
+            or_(ChangeEvent.tenant_id.is_(None), ChangeEvent.tenant_id == tenant_id)
+            if tenant_id is not None
+            else ChangeEvent.tenant_id.is_(None)
+        )
+    if type_ is not None:
+        conditions.append(ChangeEvent.type == type_)
+    if since is not None:
+        conditions.append(ChangeEvent.at >= since)
+    if until is not None:
+        conditions.append(ChangeEvent.at < until)
+    return conditions
+
+
+async def list_events(
+    session: AsyncSession, conditions: list[ColumnElement[bool]], page: PageRequest
+) -> tuple[list[ChangeEvent], str | None]:
+    stmt = (
+        select(ChangeEvent)
+        .where(and_(*conditions))
+        .order_by(ChangeEvent.at.desc(), ChangeEvent.id.desc())
+    )
+    if page.after is not None:
+        stmt = stmt.where(tuple_(ChangeEvent.at, ChangeEvent.id) < tuple_(*page.after))
+    rows = (await session.scalars(stmt.limit(page.limit + 1))).all()
+    kept = list(rows[: page.limit])
+    more = len(rows) > page.limit
+    return kept, encode_cursor(kept[-1].at, kept[-1].id) if more and kept else None
