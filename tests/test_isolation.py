@@ -63,12 +63,19 @@ async def _optout_upload_of_a(
     return str(response.json()["id"])
 
 
+async def _check_of_a(client: httpx.AsyncClient, admin: dict[str, str], a: dict[str, str]) -> str:
+    response = await client.post("/v1/checks", json={"to": PHONE}, headers=a)
+    body = response.json()
+    return str(body.get("check_id") or body["details"]["check_id"])
+
+
 # path parameter name -> how to make tenant A's resource of that kind (returns its id)
 FACTORIES: dict[str, Factory] = {
     "key_id": _key_of_a,
     "list_id": _list_of_a,
     "phone": _phone,
     "upload_id": _upload_of_a,
+    "check_id": _check_of_a,
 }
 # where one parameter name stands for resources of different kinds: (path, parameter) -> factory
 PATH_FACTORIES: dict[tuple[str, str], Factory] = {

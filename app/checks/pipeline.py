@@ -184,37 +184,51 @@ class CheckWriter:
         database = self._database()
         async with database.sessionmaker() as session:
             connection = await session.connection()
-            raw = (await connection.get_raw_connection()).driver_connection
-            assert raw is not None
-            found: dict[int, Found] = {}
-            decided_at = datetime.now(UTC)  # entries expiring by now no longer match
-            if valid:
-                rows = await raw.fetch(
-                    LOOKUP,
-                    [i for _, i, _ in valid],
-                    [number for number, _, _ in valid],
-                    [tenant for _, _, tenant in valid],
-                    decided_at,
-                )
-                for row in rows:
-                    found[row["i"]] = _found(row, items[row["i"]].channel)
-            decided = [decide(item, found.get(i), decided_at) for i, item in enumerate(items)]
-            heads = dict(lane.heads)
-            records = []
-            for result in decided:
-                record = result.record
-                tenant = record["tenant_id"]
-                seq, prev = heads.get(tenant, (0, chain.GENESIS))
-                record["lane"] = lane.id
-                record["lane_seq"] = seq + 1
-                record["prev_hash"] = prev
-                record["hash"] = chain.link(prev, record)
-                heads[tenant] = (seq + 1, record["hash"])
-                records.append(record)
-            await raw.execute(INSERT, *_columns(records))
-            await session.commit()
+            try:
+                raw = (await connection.get_raw_connection()).driver_connection
+                assert raw is not None
+                decided, heads = await self._write(raw, lane, items, valid)
+                await session.commit()
+            except BaseException:
+                # statements ran on the driver's connection, unseen by the pool: a broken one
+                # must not go back to it
+                if not database.shared_connection:
+                    with contextlib.suppress(Exception):
+                        await connection.invalidate()
+                raise
         lane.heads = heads
         return decided
+
+    async def _write(
+        self, raw: Any, lane: Lane, items: list[Prepared], valid: list[tuple[int, int, str | None]]
+    ) -> tuple[list[Decided], dict[str | None, tuple[int, bytes]]]:
+        found: dict[int, Found] = {}
+        decided_at = datetime.now(UTC)  # entries expiring by now no longer match
+        if valid:
+            rows = await raw.fetch(
+                LOOKUP,
+                [i for _, i, _ in valid],
+                [number for number, _, _ in valid],
+                [tenant for _, _, tenant in valid],
+                decided_at,
+            )
+            for row in rows:
+                found[row["i"]] = _found(row, items[row["i"]].channel)
+        decided = [decide(item, found.get(i), decided_at) for i, item in enumerate(items)]
+        heads = dict(lane.heads)
+        records = []
+        for result in decided:
+            record = result.record
+            tenant = record["tenant_id"]
+            seq, prev = heads.get(tenant, (0, chain.GENESIS))
+            record["lane"] = lane.id
+            record["lane_seq"] = seq + 1
+            record["prev_hash"] = prev
+            record["hash"] = chain.link(prev, record)
+            heads[tenant] = (seq + 1, record["hash"])
+            records.append(record)
+        await raw.execute(INSERT, *_columns(records))
+        return decided, heads
 
 
 def _columns(records: list[dict[str, Any]]) -> list[list[Any]]:
