@@ -13,6 +13,7 @@ from types import FrameType
 
 from app.auth import cli as auth_cli
 from app.auth.cli import CommandFailed
+from app.checks import cli as checks_cli
 from app.core.config import Settings, get_settings
 from app.core.db import InvalidDatabaseUrl, is_unavailable
 from app.core.embedded import EmbeddedPostgres
@@ -103,6 +104,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 
     auth_cli.register(commands)
     dnc_cli.register(commands)
+    checks_cli.register(commands)
     return parser
 
 
