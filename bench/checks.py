@@ -1,0 +1,310 @@
+"""Check benchmark (issue 7): single-check throughput and latency against a constant endpoint,
+and a batch of 10,000 numbers against a 10-million-entry global list, measured in one run.
+
+    .venv/bin/python bench/checks.py [--list-rows 10000000] [--duration 10] [--repeat 3]
+
+For each worker count (1, then 2) and each repeat, it serves, one after the other on the same
+port and with the same uvicorn settings:
+  constant   bench/constant_app.py: parses the same JSON body, returns a constant;
+  callguard  `callguard serve`: the real check (auth, parse, hours, one batched lookup of the
+             DNC lists and opt-outs, the audit record committed before the answer);
+and loads each with wrk from this machine: 16 connections for throughput, 4 for latency. The
+body is one number on no list at a fixed instant inside calling hours (the answer is 200 ok).
+Then, on callguard with 2 workers, it times POST /v1/checks/batch with 10,000 numbers (half on
+the list) against the global list. Results are printed as Markdown for docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from app.auth import service as auth_service
+from app.auth.principal import Scope
+from app.auth.schemas import ApiKeyIn
+from app.core.config import Settings
+from app.core.db import Database
+from app.core.embedded import EmbeddedPostgres
+from app.core.migrations import upgrade
+
+sys.path.insert(0, str(Path(__file__).parent))
+from dnc_import import random_numbers
+
+ROOT = Path(__file__).resolve().parent.parent
+PORT = 8731
+BODY = {"to": "+14155552671", "at": "2026-11-23T18:30:00Z"}
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def wrk_script(path: Path, token: str) -> Path:
+    script = path / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = '{json.dumps(BODY)}'\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+    )
+    return script
+
+
+def run_wrk(script: Path, connections: int, duration: int) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{PORT}/v1/checks",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50, p99 = (
+        float(m.group(1)) * UNITS[m.group(2)]
+        for m in (re.search(rf"^\s+{q}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M) for q in ("50", "99"))
+        if m is not None
+    )
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    if errors or socket_errors:
+        raise RuntimeError(f"wrk saw errors:\n{out}")
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99}
+
+
+class Server:
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{PORT}/openapi.json", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{command} did not start")
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def constant_server(workers: int) -> Server:
+    command = [sys.executable, "-m", "uvicorn", "constant_app:app", "--app-dir", "bench"]
+    command += ["--port", str(PORT), "--workers", str(workers), "--no-access-log"]
+    return Server([*command, "--log-level", "warning"], dict(os.environ))
+
+
+def callguard_server(workers: int, dsn: str, state: Path) -> Server:
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "CALLGUARD_DATA_DIR": str(state),
+        # the load comes from one key: lift its request budget out of the way
+        "CALLGUARD_KEY_RATE_PER_S": "1000000000",
+        "CALLGUARD_KEY_BURST": "1000000000",
+    }
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(PORT)]
+    return Server([*command, "--workers", str(workers)], env)
+
+
+async def admin_secret(dsn: str) -> str:
+    settings = Settings(database_url=dsn)
+    database = Database.from_url(dsn, settings)
+    async with database.sessionmaker() as session, session.begin():
+        _, secret = await auth_service.create_key(
+            session=session, principal=None, data=ApiKeyIn(name="bench", scopes=[Scope.ADMIN])
+        )
+    await database.dispose()
+    return secret
+
+
+def tenant_token(admin: str) -> str:
+    headers = {"Authorization": f"Bearer {admin}"}
+    base = f"http://127.0.0.1:{PORT}"
+    tenant = httpx.post(f"{base}/v1/tenants", json={"name": "bench"}, headers=headers).json()
+    key = httpx.post(
+        f"{base}/v1/api-keys",
+        json={"name": "bench", "scopes": ["checks:write"], "tenant_id": tenant["id"]},
+        headers=headers,
+    ).json()
+    return str(key["key"])
+
+
+async def load_global_list(dsn: str, numbers: list[int]) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        seq = await conn.fetchval(
+            "INSERT INTO dnc_lists (id, scope, name, entry_count) "
+            "VALUES ('lst_benchglobal', 'global', 'bench registry', $1) RETURNING seq",
+            len(numbers),
+        )
+        await conn.copy_records_to_table(
+            "dnc_entries",
+            records=((n, seq) for n in sorted(numbers)),
+            columns=["number", "list_seq"],
+        )
+        await conn.execute("VACUUM ANALYZE dnc_entries")
+    finally:
+        await conn.close()
+
+
+def time_batches(token: str, on_list: list[int], off_list: list[int], times: int) -> list[float]:
+    rng = random.Random(7)
+    headers = {"Authorization": f"Bearer {token}"}
+    seconds = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=60) as client:
+        for _ in range(times + 1):  # the first warms the caches and is not counted
+            picked = rng.sample(on_list, 5000) + rng.sample(off_list, 5000)
+            rng.shuffle(picked)
+            body = {"items": [{"to": f"+1{n}"} for n in picked], "at": BODY["at"]}
+            started = time.perf_counter()
+            response = client.post("/v1/checks/batch", json=body, headers=headers)
+            seconds.append(time.perf_counter() - started)
+            response.raise_for_status()
+            summary = response.json()["summary"]
+            assert summary["dnc_blocked"] == 5000, summary
+    return seconds[1:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--list-rows", type=int, default=10_000_000)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--batches", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="callguard-bench-checks-") as tmp:
+        work = Path(tmp)
+        with EmbeddedPostgres(work / "state") as embedded:
+            dsn = embedded.start()
+            upgrade(dsn)
+            bench(args, dsn, work)
+
+
+def bench(args: argparse.Namespace, dsn: str, work: Path) -> None:
+    numbers = random_numbers(args.list_rows + 100_000, seed=11)
+    on_list, off_list = numbers[: args.list_rows], numbers[args.list_rows :]
+    started = time.monotonic()
+    asyncio.run(load_global_list(dsn, on_list))
+    print(
+        f"loaded {len(on_list):,} numbers into a global list in {time.monotonic() - started:.0f}s"
+    )
+    admin = asyncio.run(admin_secret(dsn))
+    server = callguard_server(2, dsn, work / "state")
+    try:
+        token = tenant_token(admin)
+    finally:
+        server.stop()
+    script = wrk_script(work, token)
+
+    results: dict[tuple[str, int, int], list[dict[str, float]]] = {}
+    for workers in (1, 2):
+        for _ in range(args.repeat):
+            for name in ("constant", "callguard"):
+                server = (
+                    constant_server(workers)
+                    if name == "constant"
+                    else callguard_server(workers, dsn, work / "state")
+                )
+                try:
+                    run_wrk(script, 4, 2)  # warm up
+                    for connections in (16, 4):
+                        result = run_wrk(script, connections, args.duration)
+                        results.setdefault((name, workers, connections), []).append(result)
+                        print(name, workers, connections, result, flush=True)
+                finally:
+                    server.stop()
+
+    server = callguard_server(2, dsn, work / "state")
+    try:
+        batches = time_batches(token, on_list, off_list, args.batches)
+    finally:
+        server.stop()
+    report(args, dsn, results, batches)
+
+
+def report(
+    args: argparse.Namespace,
+    dsn: str,
+    results: dict[tuple[str, int, int], list[dict[str, float]]],
+    batches: list[float],
+) -> None:
+    def med(name: str, workers: int, connections: int, field: str) -> float:
+        return statistics.median(r[field] for r in results[(name, workers, connections)])
+
+    async def version() -> str:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return str(await conn.fetchval("SHOW server_version"))
+        finally:
+            await conn.close()
+
+    print()
+    server_version = asyncio.run(version())
+    print(
+        f"Machine: {platform.node()} ({os.cpu_count()} cores), PostgreSQL {server_version}, "
+        f"wrk -t2 for {args.duration}s, median of {args.repeat}, "
+        f"global list of {args.list_rows:,} numbers"
+    )
+    print()
+    print(
+        "| workers | constant req/s (16 conn) | callguard req/s (16 conn) | ratio | "
+        "callguard p50 / p99 ms (4 conn) | constant p99 ms (4 conn) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for workers in (1, 2):
+        constant = med("constant", workers, 16, "rps")
+        ours = med("callguard", workers, 16, "rps")
+        print(
+            f"| {workers} | {constant:,.0f} | {ours:,.0f} | {ours / constant:.2f} | "
+            f"{med('callguard', workers, 4, 'p50_ms'):.2f} / "
+            f"{med('callguard', workers, 4, 'p99_ms'):.2f} | "
+            f"{med('constant', workers, 4, 'p99_ms'):.2f} |"
+        )
+    scaling = med("callguard", 2, 16, "rps") / med("callguard", 1, 16, "rps")
+    print()
+    print(f"callguard throughput, 2 workers vs 1: {scaling:.2f}x")
+    print(
+        f"Batch of 10,000 (5,000 listed) against the global list: median "
+        f"{statistics.median(batches) * 1000:.0f} ms, runs "
+        + ", ".join(f"{s * 1000:.0f}" for s in batches)
+        + " ms"
+    )
+
+
+if __name__ == "__main__":
+    main()

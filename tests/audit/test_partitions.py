@@ -1,0 +1,51 @@
+"""The check records table is partitioned by month, with partitions made ahead."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.auth.housekeeping import PARTITIONS_AHEAD, ensure_partitions
+from tests.helpers import tenant_with_key
+
+
+def _month(year: int, month: int) -> str:
+    return f"check_records_p{year}{month:02d}"
+
+
+async def test_partitions_exist_ahead_and_records_land_in_their_month(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    connection: AsyncConnection,
+    engine: AsyncEngine,
+) -> None:
+    assert await ensure_partitions(engine) == 0  # the migration made them already
+    names = set(
+        (
+            await connection.execute(
+                text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "WHERE i.inhparent = 'check_records'::regclass"
+                )
+            )
+        ).scalars()
+    )
+    now = datetime.now(UTC)
+    expected = set()
+    year, month = now.year, now.month
+    for _ in range(PARTITIONS_AHEAD + 1):
+        expected.add(_month(year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    assert expected <= names
+
+    _, headers = await tenant_with_key(client, admin)
+    answer = await client.post("/v1/checks", json={"to": "+14155552671"}, headers=headers)
+    check_id = answer.json().get("check_id") or answer.json()["details"]["check_id"]
+    partition = await connection.scalar(
+        text("SELECT tableoid::regclass::text FROM check_records WHERE id = :id"),
+        {"id": check_id},
+    )
+    assert partition == _month(now.year, now.month)
