@@ -16,6 +16,7 @@ from app.auth.throttle import KeyBudgets
 from app.callingrules.reference import ReferenceData
 from app.callingrules.service import load_snapshot
 from app.checks.pipeline import CheckWriter
+from app.checks.service import HoursCache
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.reference = ReferenceData(load_snapshot)
     app.state.laws = load_jurisdictions()
     app.state.holidays = HolidayCalendars()
+    app.state.hours_cache = HoursCache()
     app.state.checks = CheckWriter(
         lambda: app.state.db, slots=settings.check_writer_slots, timeout_s=2 * settings.db_timeout_s
     )

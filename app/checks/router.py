@@ -38,6 +38,7 @@ async def _context(
         tenant_id=owned_tenant(principal, tenant_id),
         api_key_id=principal.key_id,
         request_id=current_request_id(),
+        hours_cache=app.state.hours_cache,
     )
 
 

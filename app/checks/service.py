@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import pytz
 
 from app.callingrules.decide import HoursDecision, decide_hours
 from app.callingrules.reference import Snapshot
@@ -14,9 +17,60 @@ from app.checks.pipeline import CheckWriter
 from app.core.errors import ValidationFailed
 from app.core.ids import new_id
 from app.numbers.errors import InvalidPhone
-from app.numbers.parsing import parse_strict
+from app.numbers.parsing import PhoneNumber, parse_strict
 from app.rules.data import HolidayCalendars
+from app.rules.engine import LOOKAHEAD
 from app.rules.model import Jurisdiction
+
+
+class HoursCache:
+    """Per process: the last allowed verdict per (area code, recipient state, tenant).
+
+    A verdict that allows a call at t0 holds, unchanged, for every instant from t0 up to its
+    `allowed_until` (by definition the first instant after t0 that is not allowed), so a later
+    check in that span reuses it, with only the local clocks recomputed, instead of evaluating
+    every rule again (about 100-150 µs). Only for the same reference snapshot (bans, policies,
+    area codes): a change makes a new snapshot and so misses. Blocked verdicts are not reused.
+    """
+
+    MAX_ENTRIES = 50_000
+
+    def __init__(self) -> None:
+        self._entries: dict[
+            tuple[str, str | None, str | None], tuple[Snapshot, datetime, HoursDecision]
+        ] = {}
+
+    def get(
+        self, key: tuple[str, str | None, str | None], snapshot: Snapshot, at: datetime
+    ) -> HoursDecision | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        cached_snapshot, since, hours = entry
+        until = hours.verdict.allowed_until
+        if cached_snapshot is not snapshot or until is None or not since <= at < until:
+            return None
+        verdict = dataclasses.replace(
+            hours.verdict,
+            next_allowed_at=at,
+            local_times=tuple((zone, at.astimezone(pytz.timezone(zone))) for zone in hours.zones),
+        )
+        return dataclasses.replace(hours, verdict=verdict)
+
+    def put(
+        self,
+        key: tuple[str, str | None, str | None],
+        snapshot: Snapshot,
+        at: datetime,
+        hours: HoursDecision,
+    ) -> None:
+        until = hours.verdict.allowed_until
+        # an allowed span cut by the engine's look-ahead has no real end: not reusable
+        if not hours.verdict.allowed or until is None or until >= at + LOOKAHEAD:
+            return
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[key] = (snapshot, at, hours)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +83,7 @@ class Context:
     tenant_id: str | None
     api_key_id: str | None
     request_id: str
+    hours_cache: HoursCache | None = None
 
 
 def _state(value: str | None, field: str, snapshot: Snapshot) -> str | None:
@@ -78,19 +133,30 @@ class Preparer:
         key = (number.npa, recipient_state)
         hours = self._hours.get(key)
         if hours is None:
-            hours = decide_hours(
-                number=number,
-                at=self.at,
-                recipient_state=recipient_state,
-                tenant_id=ctx.tenant_id,
-                snapshot=ctx.snapshot,
-                laws=ctx.laws,
-                holidays=ctx.holidays,
-            )
+            hours = self._decide_hours(number, recipient_state)
             self._hours[key] = hours
         item.number = number
         item.hours = hours
         return item
+
+    def _decide_hours(self, number: PhoneNumber, recipient_state: str | None) -> HoursDecision:
+        ctx = self.ctx
+        cache = ctx.hours_cache
+        key = (number.npa, recipient_state, ctx.tenant_id)
+        if cache is not None and (hit := cache.get(key, ctx.snapshot, self.at)) is not None:
+            return hit
+        hours = decide_hours(
+            number=number,
+            at=self.at,
+            recipient_state=recipient_state,
+            tenant_id=ctx.tenant_id,
+            snapshot=ctx.snapshot,
+            laws=ctx.laws,
+            holidays=ctx.holidays,
+        )
+        if cache is not None:
+            cache.put(key, ctx.snapshot, self.at, hours)
+        return hours
 
 
 def _instant(at: datetime | None) -> datetime:
