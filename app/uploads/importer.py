@@ -249,9 +249,11 @@ async def _run(
                         "SELECT DISTINCT number FROM upload_staging ORDER BY number"
                     )
                 )
-                await raw.execute("CREATE UNIQUE INDEX ON upload_numbers (number)")
-                await raw.execute("ANALYZE upload_numbers")
                 mode = upload["mode"]
+                if mode == "remove":
+                    # the one join whose plan could probe this table once per list entry
+                    await raw.execute("CREATE UNIQUE INDEX ON upload_numbers (number)")
+                await raw.execute("ANALYZE upload_numbers")
                 if mode == "replace" and not upload["force"]:
                     _replace_safety(reader, accepted)
                 added, removed = await target.merge(raw, mode)
@@ -397,6 +399,14 @@ async def _merge_dnc(raw: Any, mode: str, seq: int) -> tuple[int, int]:
         )
         removed = _count(status)
         await raw.execute("SET LOCAL enable_nestloop = on")
+    if not await raw.fetchval("SELECT EXISTS (SELECT 1 FROM dnc_entries WHERE list_seq = $1)", seq):
+        # an empty list (the list row is locked): nothing can conflict, so a plain insert
+        # skips the speculative insertion ON CONFLICT pays per row
+        status = await raw.execute(
+            "INSERT INTO dnc_entries (number, list_seq) SELECT number, $1::int FROM upload_numbers",
+            seq,
+        )
+        return _count(status), removed
     status = await raw.execute(
         "INSERT INTO dnc_entries (number, list_seq) "
         "SELECT number, $1::int FROM upload_numbers ON CONFLICT DO NOTHING",
