@@ -14,11 +14,12 @@ from app.optouts.router import router as optouts_router
 
 def api_router() -> APIRouter:
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)])
+    # the hot path first: routes are matched in order
+    v1.include_router(checks_router)
     v1.include_router(auth_router)
     v1.include_router(areacodes_router)
     v1.include_router(callingrules_router)
     v1.include_router(dnc_router)
     v1.include_router(optouts_router)
-    v1.include_router(checks_router)
     v1.include_router(audit_router)
     return v1

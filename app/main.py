@@ -101,6 +101,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
-    app.include_router(ops_router)
     app.include_router(api_router())
+    app.include_router(ops_router)
     return app

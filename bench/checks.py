@@ -176,6 +176,10 @@ async def load_global_list(dsn: str, numbers: list[int]) -> None:
             columns=["number", "list_seq"],
         )
         await conn.execute("VACUUM ANALYZE dnc_entries")
+        size = await conn.fetchval(
+            "SELECT pg_total_relation_size('dnc_entries')::float8 / count(*) FROM dnc_entries"
+        )
+        print(f"bytes per stored number, {len(numbers):,} fresh entries: {size:.0f}")
     finally:
         await conn.close()
 

@@ -42,12 +42,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def canonical(record: Mapping[Any, Any]) -> bytes:
+def details_json(details: Any) -> str:
+    """The details as stored and as hashed: sorted keys, no spaces (jsonb keeps the values, not
+    the spelling, so the spelling is fixed here on both sides)."""
+    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical(record: Mapping[Any, Any], details: str | None = None) -> bytes:
     """The record's content as bytes, the same whether built in memory or read back from
-    PostgreSQL (details are JSON-native values; timestamps are microsecond UTC instants)."""
-    content = [_plain(record[field]) for field in CONTENT]
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    PostgreSQL (timestamps are microsecond UTC instants; `details` embedded as its JSON text,
+    given when the caller has it already)."""
+    content = [
+        (details if details is not None else details_json(record[field]))
+        if field == "details"
+        else _plain(record[field])
+        for field in CONTENT
+    ]
+    return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def link(prev_hash: bytes, record: Mapping[Any, Any]) -> bytes:
-    return hashlib.sha256(prev_hash + canonical(record)).digest()
+def link(prev_hash: bytes, record: Mapping[Any, Any], details: str | None = None) -> bytes:
+    return hashlib.sha256(prev_hash + canonical(record, details)).digest()

@@ -55,11 +55,23 @@ class Decided:
     record: dict[str, Any]  # the audit record's content, without its chain fields
 
 
+_ZONES: dict[int, tuple[HoursDecision, list[dict[str, str]]]] = {}
+
+
 def _zones(hours: HoursDecision) -> list[dict[str, str]]:
-    return [
+    """The zones of a verdict as answered; a batch's items share a few verdicts, so the view
+    is built once per verdict (the cache holds the verdict itself, so its id stays unique)."""
+    entry = _ZONES.get(id(hours))
+    if entry is not None and entry[0] is hours:
+        return entry[1]
+    view = [
         {"time_zone": zone, "local_time": local.isoformat()}
         for zone, local in hours.verdict.local_times
     ]
+    if len(_ZONES) > 1000:
+        _ZONES.clear()
+    _ZONES[id(hours)] = (hours, view)
+    return view
 
 
 def _record(

@@ -105,9 +105,13 @@ class CheckWriter:
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
+        if self._tasks:
+            return
         self._ready = asyncio.Event()
+        # sessions sharing one connection (tests) can run one statement at a time
+        slots = 1 if self._database().shared_connection else self._slots
         self._tasks = [
-            asyncio.create_task(self._slot(), name=f"check-writer-{n}") for n in range(self._slots)
+            asyncio.create_task(self._slot(), name=f"check-writer-{n}") for n in range(slots)
         ]
 
     async def stop(self) -> None:
@@ -224,7 +228,9 @@ class CheckWriter:
             record["lane"] = lane.id
             record["lane_seq"] = seq + 1
             record["prev_hash"] = prev
-            record["hash"] = chain.link(prev, record)
+            text = chain.details_json(record["details"])
+            record["details_json"] = text
+            record["hash"] = chain.link(prev, record, text)
             heads[tenant] = (seq + 1, record["hash"])
             records.append(record)
         await raw.execute(INSERT, *_columns(records))
@@ -235,6 +241,5 @@ def _columns(records: list[dict[str, Any]]) -> list[list[Any]]:
     columns: list[list[Any]] = [[] for _ in COLUMNS]
     for record in records:
         for n, name in enumerate(COLUMNS):
-            value = record[name]
-            columns[n].append(json.dumps(value) if name == "details" else value)
+            columns[n].append(record["details_json" if name == "details" else name])
     return columns

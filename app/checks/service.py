@@ -15,7 +15,7 @@ from app.callingrules.reference import Snapshot
 from app.checks.outcome import SUMMARY_KEYS, Decided, Prepared, batch_item
 from app.checks.pipeline import CheckWriter
 from app.core.errors import ValidationFailed
-from app.core.ids import new_id
+from app.core.ids import new_id, new_ids
 from app.numbers.errors import InvalidPhone
 from app.numbers.parsing import PhoneNumber, parse_strict
 from app.rules.data import HolidayCalendars
@@ -111,10 +111,10 @@ class Preparer:
         self.batch = batch
         self._hours: dict[tuple[str, str | None], HoursDecision] = {}
 
-    def item(self, to: str, recipient_state: str | None) -> Prepared:
+    def item(self, to: str, recipient_state: str | None, check_id: str | None = None) -> Prepared:
         ctx = self.ctx
         item = Prepared(
-            check_id=new_id("chk"),
+            check_id=check_id or new_id("chk"),
             phone=to[:64],
             at=self.at,
             channel=self.channel,
@@ -197,7 +197,11 @@ async def check_batch(
         for n, (_, state) in enumerate(items)
     ]
     preparer = Preparer(ctx, _instant(at), channel, batch=True)
-    prepared = [preparer.item(to, state) for (to, _), state in zip(items, states, strict=True)]
+    ids = new_ids("chk", len(items))
+    prepared = [
+        preparer.item(to, state, check_id)
+        for (to, _), state, check_id in zip(items, states, ids, strict=True)
+    ]
     decided = await writer.decide(prepared)
     summary = dict.fromkeys(SUMMARY_KEYS, 0)
     results = []
