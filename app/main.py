@@ -15,6 +15,7 @@ from app.auth.housekeeping import stop as stop_housekeeping
 from app.auth.throttle import KeyBudgets
 from app.callingrules.reference import ReferenceData
 from app.callingrules.service import load_snapshot
+from app.checks.fast import FastChecks
 from app.checks.pipeline import CheckWriter
 from app.checks.service import HoursCache
 from app.core.config import Settings, get_settings
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        fast=FastChecks(app),
     )
     app.include_router(api_router())
     app.include_router(ops_router)

@@ -86,13 +86,17 @@ class Context:
     hours_cache: HoursCache | None = None
 
 
+def known_state(value: str, snapshot: Snapshot) -> bool:
+    state = value.strip().upper()
+    return f"US-{state}" in snapshot.region_zones or f"CA-{state}" in snapshot.region_zones
+
+
 def _state(value: str | None, field: str, snapshot: Snapshot) -> str | None:
     """A recipient state the rules know (US state or territory, Canadian province), upper case."""
     if value is None:
         return None
-    state = value.strip().upper()
-    if f"US-{state}" in snapshot.region_zones or f"CA-{state}" in snapshot.region_zones:
-        return state
+    if known_state(value, snapshot):
+        return value.strip().upper()
     raise ValidationFailed.field(
         field,
         "unknown state or province",

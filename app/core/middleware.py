@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -43,10 +43,18 @@ def body_limit_for(path: str, max_body: int, max_upload: int) -> int:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_upload_bytes: int,
+        fast: FastPath | None = None,
+    ) -> None:
         self.app = app
         self.max_body = max_body_bytes
         self.max_upload = max_upload_bytes
+        self.fast = fast
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -86,6 +94,10 @@ class RequestContextMiddleware:
                     details={"limit_bytes": limit},
                 )
                 await self._send_error(send_with_id, error, request_id)
+            elif self.fast is not None and self.fast.wants(scope):
+                body = await _read_body(limited_receive)
+                if not await self.fast(scope, body, send_with_id):
+                    await self.app(scope, _replay(body, receive), send_with_id)
             else:
                 await self.app(scope, limited_receive, send_with_id)
         except Exception as exc:
@@ -134,6 +146,40 @@ class RequestContextMiddleware:
         headers += [(k.lower().encode(), v.encode()) for k, v in (error.headers or {}).items()]
         await send({"type": "http.response.start", "status": error.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class FastPath(Protocol):
+    """A handler answering some requests before the framework's routing (see app/checks/fast)."""
+
+    def wants(self, scope: Scope) -> bool: ...
+
+    async def __call__(self, scope: Scope, body: bytes, send: Send) -> bool: ...
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body once more, for the framework, then whatever the client sends next."""
+    sent = False
+
+    async def again() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
 
 
 def _ids(request_id: str) -> dict[str, Any]:
