@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import ChangeEvent
@@ -176,6 +176,11 @@ async def verify(session: AsyncSession, tenant_id: str | None) -> dict[str, Any]
     }
 
 
+# the platform's changes (tenant NULL) that decide every tenant's checks, and so are shown to
+# every tenant; the rest of the platform's (its own keys) are for admins only
+SHARED_EVENT_PREFIXES = ("dnc_list.", "dnc_number.", "dnc_upload.", "area_code.", "ban.", "policy.")
+
+
 def event_filter(
     tenant_id: str | None,
     every_tenant: bool,
@@ -187,8 +192,12 @@ def event_filter(
     if not every_tenant:
         # a tenant's own changes, and the platform's (global lists, area codes, bans) that
         # decide its checks too
+        shared = and_(
+            ChangeEvent.tenant_id.is_(None),
+            or_(*(ChangeEvent.type.startswith(prefix) for prefix in SHARED_EVENT_PREFIXES)),
+        )
         conditions.append(
-            or_(ChangeEvent.tenant_id.is_(None), ChangeEvent.tenant_id == tenant_id)
+            or_(shared, ChangeEvent.tenant_id == tenant_id)
             if tenant_id is not None
             else ChangeEvent.tenant_id.is_(None)
         )
@@ -206,7 +215,7 @@ async def list_events(
 ) -> tuple[list[ChangeEvent], str | None]:
     stmt = (
         select(ChangeEvent)
-        .where(and_(*conditions))
+        .where(and_(true(), *conditions))
         .order_by(ChangeEvent.at.desc(), ChangeEvent.id.desc())
     )
     if page.after is not None:

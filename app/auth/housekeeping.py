@@ -26,9 +26,12 @@ def start_housekeeping(
                 if purged:
                     log.info("purged expired idempotency records", extra={"count": purged})
             except Exception as exc:
-                if not is_unavailable(exc):
-                    raise
-                log.warning("housekeeping skipped: database unavailable")
+                # upkeep retries on its next round whatever went wrong (a lock it waited for
+                # too long, say): it must not die and leave the partitions unmade
+                if is_unavailable(exc):
+                    log.warning("housekeeping skipped: database unavailable")
+                else:
+                    log.exception("housekeeping failed; retrying next round")
             await asyncio.sleep(every_s)
 
     task = asyncio.create_task(loop(), name="housekeeping")

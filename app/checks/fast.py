@@ -42,6 +42,17 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+def _unicode(text: str) -> bool:
+    """False for text with lone surrogates, which the route's validation refuses."""
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _fields(body: bytes) -> dict[str, Any] | None:
     """The check's fields when the body is plainly well formed, else None."""
     try:
@@ -51,7 +62,7 @@ def _fields(body: bytes) -> dict[str, Any] | None:
     if not isinstance(data, dict) or not data.keys() <= FIELDS:
         return None
     to = data.get("to")
-    if not isinstance(to, str) or len(to) > 256:
+    if not isinstance(to, str) or len(to) > 256 or not _unicode(to):
         return None
     at = data.get("at")
     if at is not None:
@@ -62,7 +73,7 @@ def _fields(body: bytes) -> dict[str, Any] | None:
         except ValueError:
             return None
     state = data.get("recipient_state")
-    if state is not None and (not isinstance(state, str) or len(state) != 2):
+    if state is not None and (not isinstance(state, str) or len(state) != 2 or not _unicode(state)):
         return None
     if data.get("channel", "voice") not in ("voice", "sms"):
         return None

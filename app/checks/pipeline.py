@@ -1,7 +1,10 @@
 """The hot path's database work, batched: every check that arrives while the writer slots are
-busy goes into the next batch, which costs one lookup statement and one audit insert in one
-transaction, however many checks it holds. Each check's answer is released only after that
-transaction has committed (group commit); a failure fails every check of the batch (503).
+busy goes into the next batch, which costs one lookup statement and one audit insert however
+many checks it holds. Both run on the driver's connection outside any transaction block, so the
+INSERT is one atomic statement that has committed (durably, with synchronous_commit on) when it
+returns; only then is each check's answer released (group commit). A failure fails every check
+of the batch (503), except that a batch of several requests that fails on its data, not on the
+database, is retried one request at a time so one bad request cannot fail the others.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 from app.checks import chain
 from app.checks.outcome import Decided, Found, Prepared, decide, utc_text
-from app.core.db import Database
+from app.core.db import Database, is_unavailable
 from app.core.ids import new_id
 
 log = logging.getLogger("callguard.checks")
@@ -100,6 +103,9 @@ class CheckWriter:
         self._database = database
         self._slots = slots
         self.timeout_s = timeout_s
+        # a batch gives up a little before its callers do, so their answer is the batch's
+        # own 503 and nothing of a batch runs on after every caller has gone
+        self._bound_s = timeout_s * 0.9
         self._queue: deque[Job] = deque()
         self._ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -135,13 +141,24 @@ class CheckWriter:
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.timeout_s)
         except TimeoutError as exc:
+            # a job still queued is dropped by `_take`; one already running may still be
+            # recorded, but its caller has its 503 and will not call on it
+            future.cancel()
             raise CheckUnavailable("the database did not answer in time") from exc
 
     def _take(self) -> list[Job]:
-        jobs = [self._queue.popleft()]
-        count = len(jobs[0].items)
-        while self._queue and count + len(self._queue[0].items) <= MAX_BATCH_ITEMS:
-            job = self._queue.popleft()
+        """The next batch: queued jobs in order, up to MAX_BATCH_ITEMS (a bigger job alone),
+        skipping those whose caller has given up."""
+        jobs: list[Job] = []
+        count = 0
+        while self._queue:
+            job = self._queue[0]
+            if job.future.done():
+                self._queue.popleft()
+                continue
+            if jobs and count + len(job.items) > MAX_BATCH_ITEMS:
+                break
+            self._queue.popleft()
             jobs.append(job)
             count += len(job.items)
         if not self._queue:
@@ -152,32 +169,42 @@ class CheckWriter:
         lane = Lane()
         while True:
             await self._ready.wait()
-            if not self._queue:
-                self._ready.clear()
-                continue
             jobs = self._take()
-            try:
+            if jobs:
+                lane = await self._settle(lane, jobs, split=True)
+
+    async def _settle(self, lane: Lane, jobs: list[Job], split: bool) -> Lane:
+        """Run these jobs as one batch and answer them; the lane to go on with."""
+        try:
+            async with asyncio.timeout(self._bound_s):
                 results = await self._run(lane, [item for job in jobs for item in job.items])
-            except asyncio.CancelledError:
-                for job in jobs:
-                    if not job.future.done():
-                        job.future.set_exception(CheckUnavailable("the service is stopping"))
-                raise
-            except Exception as exc:
-                log.warning("check batch failed: %s", type(exc).__name__, exc_info=exc)
-                # the commit may or may not have happened: this lane's heads are unknown, so
-                # the slot starts a new lane
-                lane = Lane()
-                for job in jobs:
-                    if not job.future.done():
-                        job.future.set_exception(CheckUnavailable(str(exc)))
-                continue
-            start = 0
+        except asyncio.CancelledError:
             for job in jobs:
-                end = start + len(job.items)
                 if not job.future.done():
-                    job.future.set_result(results[start:end])
-                start = end
+                    job.future.set_exception(CheckUnavailable("the service is stopping"))
+            raise
+        except Exception as exc:
+            log.warning("check batch failed: %s", type(exc).__name__, exc_info=exc)
+            # the commit may or may not have happened: this lane's heads are unknown, so the
+            # slot starts a new lane
+            lane = Lane()
+            if split and len(jobs) > 1 and not is_unavailable(exc):
+                # the database answered and refused something in the batch: nothing was
+                # written, and each request is tried alone so only the bad one fails
+                for job in jobs:
+                    lane = await self._settle(lane, [job], split=False)
+                return lane
+            for job in jobs:
+                if not job.future.done():
+                    job.future.set_exception(CheckUnavailable(str(exc)))
+            return lane
+        start = 0
+        for job in jobs:
+            end = start + len(job.items)
+            if not job.future.done():
+                job.future.set_result(results[start:end])
+            start = end
+        return lane
 
     async def _run(self, lane: Lane, items: list[Prepared]) -> list[Decided]:
         valid = sorted(
@@ -218,6 +245,8 @@ class CheckWriter:
             )
             for row in rows:
                 found[row["i"]] = _found(row, items[row["i"]].channel)
+            if len(found) != len(valid):  # never decide a number that was not looked up
+                raise CheckUnavailable(f"the lookup answered {len(found)} of {len(valid)} numbers")
         decided = [decide(item, found.get(i), decided_at) for i, item in enumerate(items)]
         heads = dict(lane.heads)
         records = []

@@ -16,6 +16,7 @@ from app.checks.outcome import SUMMARY_KEYS, Decided, Prepared, batch_item
 from app.checks.pipeline import CheckWriter
 from app.core.errors import ValidationFailed
 from app.core.ids import new_id, new_ids
+from app.core.text import escaped
 from app.numbers.errors import InvalidPhone
 from app.numbers.parsing import PhoneNumber, parse_strict
 from app.rules.data import HolidayCalendars
@@ -91,6 +92,9 @@ def known_state(value: str, snapshot: Snapshot) -> bool:
     return f"US-{state}" in snapshot.region_zones or f"CA-{state}" in snapshot.region_zones
 
 
+UNKNOWN_STATE = "unknown state or province"
+
+
 def _state(value: str | None, field: str, snapshot: Snapshot) -> str | None:
     """A recipient state the rules know (US state or territory, Canadian province), upper case."""
     if value is None:
@@ -99,8 +103,9 @@ def _state(value: str | None, field: str, snapshot: Snapshot) -> str | None:
         return value.strip().upper()
     raise ValidationFailed.field(
         field,
-        "unknown state or province",
-        f"recipient_state {value[:16]!r} is not a US state or territory or a Canadian province.",
+        UNKNOWN_STATE,
+        f"recipient_state {escaped(value[:16])!r} is not a US state or territory or a "
+        "Canadian province.",
     )
 
 
@@ -117,6 +122,7 @@ class Preparer:
 
     def item(self, to: str, recipient_state: str | None, check_id: str | None = None) -> Prepared:
         ctx = self.ctx
+        to = escaped(to)  # what is kept and echoed; such a number is invalid either way
         item = Prepared(
             check_id=check_id or new_id("chk"),
             phone=to[:64],
@@ -196,10 +202,20 @@ async def check_batch(
     at: datetime | None,
     channel: str,
 ) -> dict[str, Any]:
-    states = [
-        _state(state, f"items[{n}].recipient_state", ctx.snapshot)
-        for n, (_, state) in enumerate(items)
-    ]
+    states: list[str | None] = []
+    bad: list[dict[str, str]] = []
+    for n, (_, state) in enumerate(items):
+        if state is None or known_state(state, ctx.snapshot):
+            states.append(state.strip().upper() if state is not None else None)
+        else:
+            bad.append({"field": f"items[{n}].recipient_state", "problem": UNKNOWN_STATE})
+    if bad:  # every bad item named, like any other 400
+        count = len(bad)
+        raise ValidationFailed(
+            f"The request has {count} problem{'s' if count > 1 else ''}: "
+            "recipient_state must be a US state or territory or a Canadian province.",
+            details={"fields": bad},
+        )
     preparer = Preparer(ctx, _instant(at), channel, batch=True)
     ids = new_ids("chk", len(items))
     prepared = [
@@ -210,7 +226,7 @@ async def check_batch(
     summary = dict.fromkeys(SUMMARY_KEYS, 0)
     results = []
     for (to, _), result in zip(items, decided, strict=True):
-        results.append(batch_item(to, result))
+        results.append(batch_item(escaped(to), result))
         key = "allowed" if result.status == 200 else result.body["error"]
         summary[key] += 1
     return {"results": results, "summary": summary}

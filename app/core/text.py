@@ -1,0 +1,15 @@
+"""Client text that is kept or echoed: made safe to store and to encode."""
+
+from __future__ import annotations
+
+
+def escaped(text: str) -> str:
+    """`text` with every unprintable character (controls such as NUL, lone surrogates, format
+    characters) written as a visible `\\uXXXX` escape: PostgreSQL's text and jsonb refuse NUL,
+    UTF-8 refuses lone surrogates, and neither belongs in an audit record as such."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
+        for c in text
+    )

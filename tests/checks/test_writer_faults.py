@@ -1,0 +1,201 @@
+"""The check writer under bad input and faults: hostile text, a request the database refuses,
+a lookup that comes back short, callers that gave up; and the scoping of checks and events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.checks import pipeline, service
+from app.checks.pipeline import CheckWriter, Job
+from tests.envelope import assert_envelope
+from tests.helpers import create_key, tenant_with_key
+
+PHONE = "+14155552671"
+MONDAY_1030_PT = "2026-11-23T18:30:00Z"
+
+
+def _raw(body: object) -> bytes:
+    return json.dumps(body).encode()  # ASCII escapes: lone surrogates survive the wire
+
+
+UNPRINTABLE = ["\x00", "+1415555\x002671", "\x1b[31m", "\u202e1", "+1415555267\t1"]
+
+
+@pytest.mark.parametrize("text", ["\ud800", "+1\udfff4155552671"])
+async def test_a_lone_surrogate_is_a_validation_error_on_every_path(
+    client: httpx.AsyncClient, admin: dict[str, str], text: str
+) -> None:
+    _, headers = await tenant_with_key(client, admin)
+    json_type = {"Content-Type": "application/json"}
+    for path, body, extra in (
+        ("/v1/checks", {"to": text}, {}),
+        ("/v1/checks", {"to": text}, {"Idempotency-Key": "surrogate"}),
+        ("/v1/checks", {"to": PHONE, "recipient_state": text[:2]}, {}),
+        ("/v1/checks/batch", {"items": [{"to": PHONE}, {"to": text}]}, {}),
+    ):
+        answer = await client.post(
+            path, content=_raw(body), headers={**headers, **extra, **json_type}
+        )
+        assert_envelope(answer, 400, "validation_failed")
+    assert (await client.get("/v1/audit/checks", headers=headers)).json()["data"] == []
+
+
+@pytest.mark.parametrize("to", UNPRINTABLE)
+async def test_unprintable_text_in_to_is_an_invalid_phone_kept_escaped(
+    client: httpx.AsyncClient, admin: dict[str, str], to: str
+) -> None:
+    _, headers = await tenant_with_key(client, admin)
+    for extra in ({}, {"Idempotency-Key": f"k-{len(to)}-{ord(to[-1])}"}):  # fast path, route
+        answer = await client.post(
+            "/v1/checks",
+            content=_raw({"to": to}),
+            headers={**headers, **extra, "Content-Type": "application/json"},
+        )
+        body = assert_envelope(answer, 400, "invalid_phone")
+        assert "\\u" in body["details"]["value"]
+    batch = await client.post(
+        "/v1/checks/batch",
+        content=_raw({"items": [{"to": to}, {"to": PHONE}]}),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert batch.status_code == 200, batch.text
+    first, second = batch.json()["results"]
+    assert first["error"] == "invalid_phone"
+    assert "\\u" in first["to"]
+    assert second["to"] == PHONE
+    records = (await client.get("/v1/audit/checks", headers=headers)).json()["data"]
+    assert len(records) == 4
+    assert all(r["phone"].isprintable() for r in records)
+    verdict = (await client.get("/v1/audit/verify", headers=headers)).json()
+    assert verdict["ok"] is True
+    assert verdict["records"] == 4
+
+
+async def test_a_request_the_database_refuses_fails_alone_not_its_batch(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Checks of concurrent requests share a batch; if the database refuses one request's data,
+    the others are decided and recorded all the same, and only that one answers 503."""
+    tenant_id, headers = await tenant_with_key(client, admin)
+    write = CheckWriter._write
+
+    async def refusing(self: CheckWriter, raw: Any, lane: Any, items: Any, valid: Any) -> Any:
+        if any(item.recipient_state == "WY" for item in items):
+            raise asyncpg.exceptions.DataError("refused for this test")
+        return await write(self, raw, lane, items, valid)
+
+    monkeypatch.setattr(CheckWriter, "_write", refusing)
+    ctx = service.Context(
+        snapshot=await app.state.reference.current(app.state.db.sessionmaker),
+        laws=app.state.laws,
+        holidays=app.state.holidays,
+        tenant_id=tenant_id,
+        api_key_id=None,
+        request_id="req_test",
+    )
+    states = ["CA"] * 8 + ["WY"] + ["CA"] * 3
+    # the requests' own database work (authentication) cannot run concurrently on the test's
+    # one connection, so the checks go straight to the writer, as the routes hand them over
+    outcomes = await asyncio.gather(
+        *(
+            service.check_one(
+                app.state.checks,
+                ctx,
+                to=PHONE,
+                at=datetime.fromisoformat(MONDAY_1030_PT),
+                recipient_state=state,
+                channel="voice",
+            )
+            for state in states
+        ),
+        return_exceptions=True,
+    )
+    kinds = [type(o).__name__ for o in outcomes]
+    assert kinds == ["Decided"] * 8 + ["CheckUnavailable"] + ["Decided"] * 3, kinds
+    records = (await client.get("/v1/audit/checks", headers=headers)).json()["data"]
+    assert len(records) == 11
+    verdict = (await client.get("/v1/audit/verify", headers=headers)).json()
+    assert verdict["ok"] is True, verdict
+
+
+async def test_a_lookup_that_answers_short_is_503_never_ok(
+    client: httpx.AsyncClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, headers = await tenant_with_key(client, admin)
+    monkeypatch.setattr(pipeline, "LOOKUP", pipeline.LOOKUP + " WHERE q.i < 0")
+    answer = await client.post("/v1/checks", json={"to": PHONE}, headers=headers)
+    assert_envelope(answer, 503, "service_unavailable")
+    batch = await client.post(
+        "/v1/checks/batch", json={"items": [{"to": PHONE}, {"to": "+12025550123"}]}, headers=headers
+    )
+    assert_envelope(batch, 503, "service_unavailable")
+    records = (await client.get("/v1/audit/checks", headers=headers)).json()["data"]
+    assert records == []
+
+
+async def test_a_job_whose_caller_gave_up_is_not_taken() -> None:
+    writer = CheckWriter(lambda: None, slots=1, timeout_s=1.0)  # type: ignore[arg-type,return-value]
+    loop = asyncio.get_running_loop()
+    jobs = [Job(items=[], future=loop.create_future()) for _ in range(3)]
+    jobs[0].future.cancel()
+    jobs[2].future.cancel()
+    writer._queue.extend(jobs)
+    assert writer._take() == [jobs[1]]
+    assert not writer._queue
+
+
+async def test_a_batch_with_bad_states_names_every_bad_item(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    _, headers = await tenant_with_key(client, admin)
+    items = [
+        {"to": PHONE, "recipient_state": "ZZ"},
+        {"to": PHONE, "recipient_state": "CA"},
+        {"to": PHONE, "recipient_state": "QQ"},
+    ]
+    answer = await client.post("/v1/checks/batch", json={"items": items}, headers=headers)
+    body = assert_envelope(answer, 400, "validation_failed")
+    assert [f["field"] for f in body["details"]["fields"]] == [
+        "items[0].recipient_state",
+        "items[2].recipient_state",
+    ]
+
+
+async def test_checking_for_a_tenant_that_does_not_exist_is_404(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    for path, body in (
+        ("/v1/checks", {"to": PHONE}),
+        ("/v1/checks/batch", {"items": [{"to": PHONE}]}),
+    ):
+        answer = await client.post(f"{path}?tenant_id=ten_nosuch", json=body, headers=admin)
+        assert_envelope(answer, 404, "not_found")
+    kept = await client.get("/v1/audit/checks?tenant_id=ten_nosuch", headers=admin)
+    assert kept.json()["data"] == []
+
+
+async def test_a_tenant_sees_the_platforms_list_changes_but_not_its_keys(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    _, headers = await tenant_with_key(client, admin)
+    platform_key, _ = await create_key(client, admin, scopes=["admin"])  # tenant NULL
+    listed = await client.post(
+        "/v1/dnc/lists", json={"name": "national", "scope": "global"}, headers=admin
+    )
+    assert listed.status_code == 201, listed.text
+    seen = (await client.get("/v1/audit/events", headers=headers)).json()["data"]
+    assert "dnc_list.created" in {event["type"] for event in seen}
+    assert platform_key not in {event["target"] for event in seen}
+    everything = (await client.get("/v1/audit/events", headers=admin)).json()["data"]
+    assert platform_key in {event["target"] for event in everything}
