@@ -73,7 +73,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             if owned:
                 await app.state.db.dispose()
 
-    app = FastAPI(title="callguard", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    # FastAPI's OpenTelemetry hooks are asked on every request whether a provider is set up;
+    # off unless wanted, they cost nothing (the Prometheus metrics are ours)
+    otel = settings.otel
+    app = FastAPI(
+        title="callguard",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        telemetry={"tracing": otel, "metrics": otel, "logs": otel},
+    )
     app.router.route_class = JsonBodyRoute
     # /readyz/ is a 404 envelope, not a redirect built from the client's Host header
     app.router.redirect_slashes = False

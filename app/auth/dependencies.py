@@ -54,7 +54,9 @@ async def _lookup(request: Request, state: AuthState, secret_hash: bytes) -> Key
 
 async def authenticate(request: Request) -> Principal:
     """The calling key, verified; the same object for the rest of the request."""
-    principal: Principal | None = getattr(request.state, "principal", None)
+    # request.state is the scope's "state" dict; read it directly (a missing attribute of
+    # request.state costs an AttributeError on every request)
+    principal: Principal | None = request.scope.setdefault("state", {}).get("principal")
     if principal is not None:
         return principal
     state: AuthState = request.app.state.auth

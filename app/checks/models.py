@@ -47,7 +47,6 @@ check_records = Table(
         text("decided_at DESC"),
         text("id DESC"),
     ),
-    Index("ix_check_records_id", "id"),
     Index("ix_check_records_chain", "tenant_id", "lane", "lane_seq"),
     postgresql_partition_by="RANGE (decided_at)",
 )

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from app.checks import chain
 from app.checks.outcome import Decided, Found, Prepared, decide, utc_text
 from app.core.db import Database, is_unavailable
@@ -72,6 +74,43 @@ class Lane:
     heads: dict[str | None, tuple[int, bytes]] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class Slot:
+    """One writer slot: its lane, and the connection it holds while it works (its statements
+    run one after another, so it never needs a second; no pool checkout per batch)."""
+
+    lane: Lane = field(default_factory=Lane)
+    held: AsyncConnection | None = None
+    raw: Any = None  # the driver's connection of `held`
+
+    async def hold(self, database: Database) -> Any:
+        """The slot's driver connection, taken from the pool the first time (or again after
+        a failure). Its prepared lookup keeps one generic plan: PostgreSQL would otherwise
+        plan it anew on every execution (custom plans), which cost several times the lookup
+        itself; the generic plan is the same index probes in number order."""
+        if self.raw is None or self.raw.is_closed():
+            await self.release(broken=True)
+            self.held = await database.engine.connect()
+            try:
+                self.raw = (await self.held.get_raw_connection()).driver_connection
+                await self.raw.execute("SET plan_cache_mode = force_generic_plan")
+            except BaseException:
+                await self.release(broken=True)
+                raise
+        return self.raw
+
+    async def release(self, broken: bool) -> None:
+        held, raw, self.held, self.raw = self.held, self.raw, None, None
+        if held is None:
+            return
+        with contextlib.suppress(Exception):
+            if broken:  # statements ran on the driver's connection, unseen by the pool
+                await held.invalidate()
+            elif raw is not None:
+                await raw.execute("RESET plan_cache_mode")  # back to the pool as it came
+            await held.close()
+
+
 def _found(row: Any, channel: str) -> Found:
     lists = []
     matches = row["lists"] or []
@@ -109,6 +148,7 @@ class CheckWriter:
         self._queue: deque[Job] = deque()
         self._ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._slot_states: list[Slot] = []
 
     def start(self) -> None:
         if self._tasks:
@@ -116,8 +156,10 @@ class CheckWriter:
         self._ready = asyncio.Event()
         # sessions sharing one connection (tests) can run one statement at a time
         slots = 1 if self._database().shared_connection else self._slots
+        self._slot_states = [Slot() for _ in range(slots)]
         self._tasks = [
-            asyncio.create_task(self._slot(), name=f"check-writer-{n}") for n in range(slots)
+            asyncio.create_task(self._slot(state), name=f"check-writer-{n}")
+            for n, state in enumerate(self._slot_states)
         ]
 
     async def stop(self) -> None:
@@ -127,6 +169,9 @@ class CheckWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        for state in self._slot_states:
+            await state.release(broken=False)
+        self._slot_states = []
         while self._queue:
             job = self._queue.popleft()
             if not job.future.done():
@@ -165,19 +210,18 @@ class CheckWriter:
             self._ready.clear()
         return jobs
 
-    async def _slot(self) -> None:
-        lane = Lane()
+    async def _slot(self, slot: Slot) -> None:
         while True:
             await self._ready.wait()
             jobs = self._take()
             if jobs:
-                lane = await self._settle(lane, jobs, split=True)
+                await self._settle(slot, jobs, split=True)
 
-    async def _settle(self, lane: Lane, jobs: list[Job], split: bool) -> Lane:
-        """Run these jobs as one batch and answer them; the lane to go on with."""
+    async def _settle(self, slot: Slot, jobs: list[Job], split: bool) -> None:
+        """Run these jobs as one batch and answer them."""
         try:
             async with asyncio.timeout(self._bound_s):
-                results = await self._run(lane, [item for job in jobs for item in job.items])
+                results = await self._run(slot, [item for job in jobs for item in job.items])
         except asyncio.CancelledError:
             for job in jobs:
                 if not job.future.done():
@@ -187,47 +231,45 @@ class CheckWriter:
             log.warning("check batch failed: %s", type(exc).__name__, exc_info=exc)
             # the commit may or may not have happened: this lane's heads are unknown, so the
             # slot starts a new lane
-            lane = Lane()
+            slot.lane = Lane()
             if split and len(jobs) > 1 and not is_unavailable(exc):
                 # the database answered and refused something in the batch: nothing was
                 # written, and each request is tried alone so only the bad one fails
                 for job in jobs:
-                    lane = await self._settle(lane, [job], split=False)
-                return lane
+                    await self._settle(slot, [job], split=False)
+                return
             for job in jobs:
                 if not job.future.done():
                     job.future.set_exception(CheckUnavailable(str(exc)))
-            return lane
+            return
         start = 0
         for job in jobs:
             end = start + len(job.items)
             if not job.future.done():
                 job.future.set_result(results[start:end])
             start = end
-        return lane
 
-    async def _run(self, lane: Lane, items: list[Prepared]) -> list[Decided]:
+    async def _run(self, slot: Slot, items: list[Prepared]) -> list[Decided]:
         valid = sorted(
             (item.number.as_int, i, item.tenant_id)
             for i, item in enumerate(items)
             if item.number is not None
         )
         database = self._database()
-        async with database.sessionmaker() as session:
-            connection = await session.connection()
-            try:
+        if database.shared_connection:  # tests: inside the test's transaction
+            async with database.sessionmaker() as session:
+                connection = await session.connection()
                 raw = (await connection.get_raw_connection()).driver_connection
-                assert raw is not None
-                decided, heads = await self._write(raw, lane, items, valid)
+                decided, heads = await self._write(raw, slot.lane, items, valid)
                 await session.commit()
+        else:
+            raw = await slot.hold(database)
+            try:
+                decided, heads = await self._write(raw, slot.lane, items, valid)
             except BaseException:
-                # statements ran on the driver's connection, unseen by the pool: a broken one
-                # must not go back to it
-                if not database.shared_connection:
-                    with contextlib.suppress(Exception):
-                        await connection.invalidate()
+                await asyncio.shield(slot.release(broken=True))
                 raise
-        lane.heads = heads
+        slot.lane.heads = heads
         return decided
 
     async def _write(

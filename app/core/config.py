@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         description="Batches of checks in flight per worker process (each its own audit lane).",
     )
     db_max_overflow: int = Field(default=10, ge=0, le=200)
+    otel: bool = Field(
+        default=False,
+        description="FastAPI's OpenTelemetry traces, metrics and logs (off: Prometheus only).",
+    )
 
     key_rate_per_s: float = Field(
         default=1000.0, gt=0, description="Request budget per API key (all workers together)."

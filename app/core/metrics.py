@@ -1,6 +1,7 @@
 """Prometheus metrics. With several worker processes each writes to PROMETHEUS_MULTIPROC_DIR."""
 
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -47,9 +48,18 @@ def observe_pool(pool: Pool) -> None:
         POOL_IDLE.set(idle())
 
 
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(seconds)
+    key = (method, route, status)
+    children = _CHILDREN.get(key)
+    if children is None:  # labels() is a lookup under a lock: once per label set
+        children = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))
+        if len(_CHILDREN) < 10_000:  # routes are templates, statuses few: bounded anyway
+            _CHILDREN[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def render(multiproc_dir: Path | None) -> tuple[bytes, str]:
