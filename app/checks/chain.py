@@ -9,10 +9,11 @@ is shared between concurrent checks. A lane's first record follows 32 zero bytes
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 GENESIS = bytes(32)
 
@@ -43,9 +44,11 @@ def _plain(value: Any) -> Any:
 
 
 def details_json(details: Any) -> str:
-    """The details as stored and as hashed: sorted keys, no spaces (jsonb keeps the values, not
-    the spelling, so the spelling is fixed here on both sides)."""
-    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The details as stored and as hashed: sorted keys, no spaces, UTF-8 unescaped (jsonb keeps
+    the values, not the spelling, so the spelling is fixed here on both sides). orjson writes
+    exactly what `json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)` writes
+    (tests/checks/test_chain_encoding.py holds it to that), several times faster."""
+    return orjson.dumps(details, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def canonical(record: Mapping[Any, Any], details: str | None = None) -> bytes:
@@ -58,7 +61,7 @@ def canonical(record: Mapping[Any, Any], details: str | None = None) -> bytes:
         else _plain(record[field])
         for field in CONTENT
     ]
-    return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
+    return orjson.dumps(content)
 
 
 def link(prev_hash: bytes, record: Mapping[Any, Any], details: str | None = None) -> bytes:

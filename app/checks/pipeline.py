@@ -111,20 +111,18 @@ class Slot:
             await held.close()
 
 
-def _found(row: Any, channel: str) -> Found:
+def _found(row: Any, channel: str, stamps: dict[str, str]) -> Found:
+    """What a lookup row says; `stamps` memoizes listed_at texts (a bulk upload lists its
+    numbers at one instant, so a batch sees few distinct ones)."""
     lists = []
     matches = row["lists"] or []
     if isinstance(matches, str):  # a connection without SQLAlchemy's jsonb codec
         matches = json.loads(matches)
     for list_id, name, scope, listed_at in matches:
-        lists.append(
-            {
-                "list_id": list_id,
-                "list_name": name,
-                "scope": scope,
-                "listed_at": utc_text(datetime.fromisoformat(listed_at)),
-            }
-        )
+        stamp = stamps.get(listed_at)
+        if stamp is None:
+            stamp = stamps[listed_at] = utc_text(datetime.fromisoformat(listed_at))
+        lists.append({"list_id": list_id, "list_name": name, "scope": scope, "listed_at": stamp})
     opted_out = None
     if row[f"{channel}_out"]:
         opted_out = {
@@ -285,8 +283,9 @@ class CheckWriter:
                 [tenant for _, _, tenant in valid],
                 decided_at,
             )
+            stamps: dict[str, str] = {}
             for row in rows:
-                found[row["i"]] = _found(row, items[row["i"]].channel)
+                found[row["i"]] = _found(row, items[row["i"]].channel, stamps)
             if len(found) != len(valid):  # never decide a number that was not looked up
                 raise CheckUnavailable(f"the lookup answered {len(found)} of {len(valid)} numbers")
         decided = [decide(item, found.get(i), decided_at) for i, item in enumerate(items)]

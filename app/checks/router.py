@@ -96,12 +96,5 @@ async def check_batch(
         )
     except CheckUnavailable as exc:
         raise ServiceUnavailable() from exc
-    observe_checks(
-        {
-            ("allowed", "")
-            if code == "allowed"
-            else ("invalid" if code == "invalid_phone" else "blocked", code): count
-            for code, count in answer["summary"].items()
-        }
-    )
+    observe_checks(service.summary_counts(answer["summary"]))
     return JSONResponse(answer)

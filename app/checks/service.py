@@ -194,6 +194,16 @@ async def check_one(
     return decided
 
 
+def summary_counts(summary: dict[str, int]) -> dict[tuple[str, str], int]:
+    """A batch summary as (outcome, error code) counts, for the checks metric."""
+    return {
+        ("allowed", "")
+        if code == "allowed"
+        else ("invalid" if code == "invalid_phone" else "blocked", code): count
+        for code, count in summary.items()
+    }
+
+
 async def check_batch(
     writer: CheckWriter,
     ctx: Context,

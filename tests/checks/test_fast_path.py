@@ -65,3 +65,49 @@ async def test_auth_errors_are_alike(client: httpx.AsyncClient, admin: dict[str,
         "/v1/checks", content=b"{}", headers={**reader, "content-type": "text/plain"}
     )
     assert text.status_code == 415  # authenticated first (not 401), then the media type
+
+
+BATCHES: list[dict[str, object]] = [
+    {
+        "items": [
+            {"to": PHONE},
+            {"to": "+12125552671", "recipient_state": "ny"},
+            {"to": "+1415555"},
+            {"to": PHONE, "recipient_state": "FL"},
+        ],
+        "at": "2026-11-23T18:30:00Z",
+    },
+    {"items": [{"to": PHONE}], "at": "2026-11-23T12:00:00Z", "channel": "sms"},
+    {"items": [{"to": PHONE, "recipient_state": "ZZ"}, {"to": PHONE, "recipient_state": "QQ"}]},
+    {"items": []},
+    {"items": [{"to": PHONE, "extra": 1}]},
+    {"items": [{"to": 14155552671}]},
+    {"items": [{"to": PHONE}], "at": "9999-12-31T23:59:59Z"},
+    {"items": {"to": PHONE}},
+    {"items": [{"to": PHONE}] * 10_001},
+]
+
+
+@pytest.mark.parametrize("body", BATCHES, ids=range(len(BATCHES)))
+async def test_both_paths_answer_batches_alike(
+    client: httpx.AsyncClient, admin: dict[str, str], body: dict[str, object]
+) -> None:
+    tenant_id, headers = await tenant_with_key(client, admin)
+    lst = await client.post("/v1/dnc/lists", json={"name": "fast"}, headers=headers)
+    await client.put(f"/v1/dnc/lists/{lst.json()['id']}/numbers/+12125552671", headers=headers)
+    await client.post("/v1/opt-outs", json={"phone": PHONE, "channel": "sms"}, headers=headers)
+    fast = await client.post("/v1/checks/batch", json=body, headers=headers)
+    routed = await client.post(
+        f"/v1/checks/batch?tenant_id={tenant_id}", json=body, headers=headers
+    )
+    if fast.status_code != 200 or routed.status_code != 200:
+        _same(fast, routed)
+    else:
+        a, b = fast.json(), routed.json()
+        assert a["summary"] == b["summary"]
+        for x, y in zip(a["results"], b["results"], strict=True):
+            for item in (x, y):
+                item.pop("check_id")
+                if isinstance(item.get("details"), dict):
+                    item["details"].pop("check_id", None)
+            assert x == y
