@@ -7,6 +7,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
@@ -23,7 +25,9 @@ class JsonFormatter(logging.Formatter):
                 line[key] = value
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        text = orjson.dumps(line, default=str).decode()
+        # ASCII, as json.dumps writes it, so any stdout encoding takes it
+        return text if text.isascii() else json.dumps(line, default=str)
 
 
 class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
