@@ -54,6 +54,7 @@ SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::
   $12::text[], $13::jsonb[], $14::text[], $15::bigint[], $16::bytea[], $17::bytea[])
 """
 COLUMNS = (*chain.CONTENT, "prev_hash", "hash")
+COPY_FROM = 500  # records in a batch from which they are written with COPY
 
 
 class CheckUnavailable(Exception):
@@ -303,7 +304,19 @@ class CheckWriter:
             record["hash"] = chain.link(prev, record, text)
             heads[tenant] = (seq + 1, record["hash"])
             records.append(record)
-        await raw.execute(INSERT, *_columns(records))
+        if len(records) >= COPY_FROM:
+            # binary COPY: about a third cheaper than the unnest insert for thousands of rows,
+            # but more round trips, so only for big batches
+            await raw.copy_records_to_table(
+                "check_records",
+                records=[
+                    tuple(r["details_json" if c == "details" else c] for c in COLUMNS)
+                    for r in records
+                ],
+                columns=list(COLUMNS),
+            )
+        else:
+            await raw.execute(INSERT, *_columns(records))
         return decided, heads
 
 
