@@ -6,7 +6,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-stamp
 DEV_STAMP     := $(VENV)/.dev-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint pytest bench clean
+.PHONY: help install run test lint pytest bench drills clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,10 +38,14 @@ pytest: $(DEV_STAMP) ## the test suite only (embedded PostgreSQL, or TEST_DATABA
 
 test: lint pytest ## lint, type-check, then the whole test suite
 
-bench: $(DEV_STAMP) ## run every benchmark script in bench/ (results go to docs/BENCHMARKS.md)
-	@set -e; found=0; for script in bench/*.py; do \
-	  [ -e "$$script" ] || continue; found=1; echo "== $$script"; $(BIN)/python "$$script"; \
-	done; [ $$found = 1 ] || echo "no benchmark scripts in bench/ yet"
+bench: $(DEV_STAMP) ## the benchmarks: DNC import, then checks (results go to docs/BENCHMARKS.md)
+	$(BIN)/python bench/dnc_import.py
+	$(BIN)/python bench/checks.py
+
+drills: $(DEV_STAMP) ## crash, outage and 10-minute soak drills (results go to docs/RELIABILITY.md)
+	$(BIN)/python bench/crash_drill.py
+	$(BIN)/python bench/outage_drill.py
+	$(BIN)/python bench/soak.py
 
 clean: ## remove .venv and caches (keeps .callguard, the embedded database)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
