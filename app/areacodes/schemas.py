@@ -3,7 +3,7 @@ from typing import Annotated
 import pytz
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from app.core.schemas import StrictInput
+from app.core.schemas import TextInput
 
 
 def _known_zone(name: str) -> str:
@@ -25,7 +25,7 @@ class AreaCodeOut(BaseModel):
     overridden: bool
 
 
-class AreaCodeOverrideIn(StrictInput):
+class AreaCodeOverrideIn(TextInput):
     time_zones: Annotated[list[TimeZone], Field(min_length=1, max_length=20)] | None = None
 
     @model_validator(mode="after")

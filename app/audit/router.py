@@ -2,7 +2,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 
 from app.audit import service
 from app.audit.schemas import CheckRecordOut, EventOut, VerifyOut
@@ -15,7 +14,7 @@ from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.pagination import PageDep
 from app.core.routing import errors
-from app.core.schemas import Page
+from app.core.schemas import Page, RequestTime
 
 router = make_v1_router(tags=["Audit"])
 AUTH = (InvalidToken, KeyRevoked, KeyExpired, RateLimited, ScopeRequired)
@@ -23,8 +22,8 @@ Auditor = Annotated[Principal, Depends(require(Scope.AUDIT_READ))]
 TenantQuery = Annotated[
     str | None, Query(max_length=40, description="Admin only: one tenant (default: all).")
 ]
-Since = Annotated[AwareDatetime | None, Query(description="From this instant (inclusive).")]
-Until = Annotated[AwareDatetime | None, Query(description="Before this instant.")]
+Since = Annotated[RequestTime | None, Query(description="From this instant (inclusive).")]
+Until = Annotated[RequestTime | None, Query(description="Before this instant.")]
 
 
 def _scope(principal: Principal, tenant_id: str | None) -> tuple[str | None, bool]:

@@ -14,6 +14,7 @@ from app.auth.dependencies import authenticate
 from app.auth.errors import IdempotencyInProgress, IdempotencyKeyReused
 from app.core.errors import AppError, ValidationFailed, error_response, validation_error_response
 from app.core.routing import JsonBodyRoute
+from app.core.text import unstorable
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -31,6 +32,7 @@ class V1Route(JsonBodyRoute):
 
         async def v1_handler(request: Request) -> Response:
             await authenticate(request)
+            _check_parameters(request)
             key = request.headers.get("idempotency-key") if is_post else None
             if key is None:
                 return await handler(request)
@@ -52,6 +54,26 @@ def _check_key(key: str) -> None:
             "Idempotency-Key",
             "1 to 255 characters",
             "The Idempotency-Key header must be 1 to 255 characters.",
+        )
+    if (problem := unstorable(key)) is not None:
+        raise ValidationFailed.field(
+            "Idempotency-Key", problem, f"The Idempotency-Key header {problem}."
+        )
+
+
+def _check_parameters(request: Request) -> None:
+    """Path and query values reach SQL as text: one PostgreSQL cannot hold (NUL) is a 400 here,
+    not a 500 from the database."""
+    fields = [
+        {"field": name, "problem": problem}
+        for name, value in [*request.path_params.items(), *request.query_params.multi_items()]
+        if isinstance(value, str) and (problem := unstorable(value)) is not None
+    ]
+    if fields:
+        count = len(fields)
+        raise ValidationFailed(
+            f"The request has {count} problem{'s' if count > 1 else ''}.",
+            details={"fields": fields},
         )
 
 

@@ -1,14 +1,14 @@
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from app.auth.principal import Scope
-from app.core.schemas import StrictInput, UtcDatetime
+from app.core.schemas import RequestTime, TextInput, UtcDatetime
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class TenantIn(StrictInput):
+class TenantIn(TextInput):
     name: Name
 
 
@@ -18,10 +18,10 @@ class TenantOut(BaseModel):
     created_at: UtcDatetime
 
 
-class ApiKeyIn(StrictInput):
+class ApiKeyIn(TextInput):
     name: Annotated[str, Field(max_length=200)] = ""
     scopes: Annotated[list[Scope], Field(min_length=1)]
-    expires_at: AwareDatetime | None = None
+    expires_at: RequestTime | None = None
     tenant_id: str | None = Field(default=None, description="Admin only: the key's tenant.")
 
 
@@ -42,5 +42,5 @@ class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The secret. Shown once, in this response only.")
 
 
-class RotateIn(StrictInput):
+class RotateIn(TextInput):
     grace_seconds: Annotated[int, Field(ge=0, le=30 * 86400)] = 86400

@@ -1,9 +1,9 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from app.core.schemas import StrictInput, UtcDatetime
+from app.core.schemas import RequestDate, RequestTime, TextInput, UtcDatetime
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Clock = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["09:00"])]
@@ -11,10 +11,10 @@ DayWindow = tuple[Clock, Clock] | None
 JurisdictionId = Annotated[str, Field(pattern=r"^[A-Z]{2}(-[A-Z]{2})?$", examples=["US-LA"])]
 
 
-class BanIn(StrictInput):
+class BanIn(TextInput):
     jurisdiction: JurisdictionId
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: RequestTime
+    ends_at: RequestTime
     reason: Annotated[str, Field(min_length=1, max_length=500)]
 
     @model_validator(mode="after")
@@ -34,12 +34,12 @@ class BanOut(BaseModel):
     lifted_at: UtcDatetime | None
 
 
-class PolicyIn(StrictInput):
+class PolicyIn(TextInput):
     """Every day must be given: a window ["HH:MM", "HH:MM"] (start inclusive, end exclusive) or
     null for no calls that day."""
 
     windows: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], DayWindow]
-    banned_dates: Annotated[list[date], Field(default_factory=list, max_length=1000)]
+    banned_dates: Annotated[list[RequestDate], Field(default_factory=list, max_length=1000)]
 
     @model_validator(mode="after")
     def _complete(self) -> "PolicyIn":

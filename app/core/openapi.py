@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.auth.errors import IdempotencyKeyReused
 from app.core.errors import (
     InternalError,
     PayloadTooLarge,
@@ -28,6 +29,10 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
     },
 }
 
+IDEMPOTENCY_CONFLICT = (
+    "The Idempotency-Key was used with another request (idempotency_key_reused), or its first "
+    "request is still running (idempotency_in_progress)."
+)
 _UNDOCUMENTED_DB = {"/healthz", "/metrics", "/openapi.json"}
 
 
@@ -63,11 +68,20 @@ IDEMPOTENCY_KEY: dict[str, Any] = {
 }
 
 
+def _is_fastapi_validation_error(response: dict[str, Any]) -> bool:
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return bool(schema.get("$ref", "").endswith("/HTTPValidationError"))
+
+
 def _document_common_errors(path: str, method: str, operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
     if path.startswith("/v1/") and method == "post":
         operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
-    responses: dict[str, Any] = operation.setdefault("responses", {})
-    responses.pop("422", None)
+        responses.setdefault("409", error_doc(IdempotencyKeyReused, IDEMPOTENCY_CONFLICT))
+    # FastAPI's own 422 (its validation body) goes: validation errors are the 400 envelope.
+    # A route's own 422 (a blocked check) stays.
+    if _is_fastapi_validation_error(responses.get("422", {})):
+        del responses["422"]
     if operation.get("parameters") or operation.get("requestBody"):
         responses.setdefault("400", error_doc(ValidationFailed))
     if operation.get("requestBody"):

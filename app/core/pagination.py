@@ -12,6 +12,8 @@ from typing import Annotated, Protocol, TypeVar
 from fastapi import Depends, Query
 
 from app.core.errors import ValidationFailed
+from app.core.schemas import EARLIEST_YEAR, LATEST_YEAR
+from app.core.text import unstorable
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +34,10 @@ def bad_cursor() -> ValidationFailed:
 
 
 def unopaque(cursor: str) -> str:
+    padded = cursor + "=" * (-len(cursor) % 4)
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        # validate: the lenient decoder drops what is not base64, so junk would read as a cursor
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except ValueError as exc:
         raise bad_cursor() from exc
 
@@ -45,9 +49,25 @@ def encode_cursor(created_at: datetime, id_: str) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         created_at, id_ = json.loads(unopaque(cursor))
-        return datetime.fromisoformat(created_at), str(id_)
+        at, key = datetime.fromisoformat(created_at), str(id_)
     except (ValueError, TypeError) as exc:
         raise bad_cursor() from exc
+    # a forged cursor must not reach the database with what it cannot take (a time that
+    # overflows when converted to UTC, NUL)
+    if at.tzinfo is None or not EARLIEST_YEAR <= at.year <= LATEST_YEAR or unstorable(key):
+        raise bad_cursor()
+    return at, key
+
+
+def decode_number_cursor(cursor: str) -> int:
+    """The number (ten national digits) a page in number order ended at."""
+    try:
+        number = int(unopaque(cursor))
+    except ValueError as exc:
+        raise bad_cursor() from exc
+    if not 0 <= number < 10**10:  # beyond bigint, a forged cursor would be a 500
+        raise bad_cursor()
+    return number
 
 
 def page_request(

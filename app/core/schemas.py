@@ -1,9 +1,18 @@
 """Shared schema pieces: UTC timestamps with Z, strict input models, pages."""
 
-from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    field_validator,
+)
+
+from app.core.text import unstorable
 
 T = TypeVar("T")
 
@@ -14,11 +23,52 @@ def _rfc3339_utc(value: datetime) -> str:
 
 UtcDatetime = Annotated[datetime, PlainSerializer(_rfc3339_utc, return_type=str)]
 
+# The years a time in a request may name, as for a check's `at`: beyond them a time is a
+# mistake, and near the ends of Python's range (years 1 and 9999) an offset pushes it out of
+# range when it is converted to UTC (a 500 from the database driver or the JSON encoder).
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+
+
+def _plausible_year(value: datetime | date) -> datetime | date:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+RequestTime = Annotated[AwareDatetime, AfterValidator(_plausible_year)]
+RequestDate = Annotated[date, AfterValidator(_plausible_year)]
+
 
 class StrictInput(BaseModel):
     """Request bodies: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class TextInput(StrictInput):
+    """Request bodies whose text is stored or echoed: a string anywhere in a field (in lists and
+    object keys too) with NUL or an unpaired surrogate is a 400 naming the field, not a 500 from
+    the database or the JSON encoder."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        problem = _first_unstorable(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
+def _first_unstorable(value: Any) -> str | None:
+    if isinstance(value, str):
+        return unstorable(value)
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list | tuple):
+        for item in value:
+            if (problem := _first_unstorable(item)) is not None:
+                return problem
+    return None
 
 
 class Page(BaseModel, Generic[T]):

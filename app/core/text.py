@@ -13,3 +13,15 @@ def escaped(text: str) -> str:
         c if c.isprintable() else f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
         for c in text
     )
+
+
+def unstorable(text: str) -> str | None:
+    """Why `text` cannot be stored or echoed as it is (PostgreSQL refuses NUL, UTF-8 refuses
+    unpaired surrogates), or None when it can."""
+    if "\x00" in text:
+        return "must not contain NUL (\\u0000) characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode text (no unpaired surrogates)"
+    return None

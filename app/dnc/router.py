@@ -25,7 +25,7 @@ Writer = Annotated[Principal, Depends(require(Scope.DNC_WRITE))]
 ListId = Annotated[str, Path(max_length=40, description="lst_…")]
 
 
-@router.post("/dnc/lists", status_code=201, responses=errors(*AUTH, Conflict))
+@router.post("/dnc/lists", status_code=201, responses=errors(*AUTH, Conflict, NotFound))
 async def create_list(
     body: ListIn,
     principal: Writer,
@@ -163,6 +163,7 @@ async def upload_numbers(
         force=force,
         column=column,
         key_claim=uploads.key_claim_of(request, principal),
+        max_bytes=request.app.state.settings.max_upload_bytes,
     )
 
 

@@ -1,11 +1,11 @@
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from app.core.schemas import StrictInput, UtcDatetime
+from app.core.schemas import RequestTime, TextInput, UtcDatetime
 
 
-class ListIn(StrictInput):
+class ListIn(TextInput):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     scope: Literal["tenant", "global"] = "tenant"
     description: Annotated[str, Field(max_length=2000)] = ""
@@ -22,9 +22,9 @@ class ListOut(BaseModel):
     updated_at: UtcDatetime
 
 
-class EntryIn(StrictInput):
+class EntryIn(TextInput):
     reason: Annotated[str, Field(max_length=500)] | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: RequestTime | None = None
 
 
 class EntryOut(BaseModel):

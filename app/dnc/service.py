@@ -13,7 +13,7 @@ from app.auth.principal import Principal, Scope
 from app.auth.scoping import existing_tenant, visible_to
 from app.core.errors import Conflict, NotFound
 from app.core.ids import new_id
-from app.core.pagination import PageRequest, bad_cursor, cut_page, opaque, unopaque
+from app.core.pagination import PageRequest, cut_page, decode_number_cursor, opaque
 from app.dnc import repository
 from app.dnc.models import DncEntry, DncList
 from app.dnc.schemas import EntryIn, EntryOut, ListIn, ListMatch, ListOut, NumberLookup
@@ -150,10 +150,7 @@ async def get_entry(
 def _after_number(cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    try:
-        return int(unopaque(cursor))
-    except ValueError as exc:
-        raise bad_cursor() from exc
+    return decode_number_cursor(cursor)
 
 
 async def list_entries(

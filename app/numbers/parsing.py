@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from app.core.text import escaped
 from app.numbers.errors import InvalidPhone
 
 _PLUS_DIGITS = re.compile(r"\+[0-9]+")
@@ -66,7 +67,9 @@ def national_problem(national: str, in_service: Collection[str]) -> str | None:
 
 def _invalid(reason: str, value: str) -> InvalidPhone:
     shown = value if len(value) <= 64 else value[:61] + "..."
-    return InvalidPhone(reason, value, f"{shown!r} {REASON_TEXT[reason]}.")
+    # echoed in the envelope, where a NUL or a lone surrogate cannot go: details.value escaped,
+    # and repr() escapes the message's copy
+    return InvalidPhone(reason, escaped(value[:64]), f"{shown!r} {REASON_TEXT[reason]}.")
 
 
 def parse_strict(value: str, in_service: Collection[str]) -> PhoneNumber:

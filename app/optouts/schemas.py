@@ -1,18 +1,18 @@
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from app.core.schemas import StrictInput, UtcDatetime
+from app.core.schemas import RequestTime, TextInput, UtcDatetime
 
 Channel = Literal["voice", "sms", "all"]
 Source = Literal["sms_stop", "ivr", "agent", "web", "email", "api"]
 
 
-class OptOutIn(StrictInput):
+class OptOutIn(TextInput):
     phone: Annotated[str, Field(max_length=64, description="E.164, e.g. +14155551234")]
     channel: Channel = "all"
     source: Source = "api"
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: RequestTime | None = Field(
         default=None, description="When consent was revoked (default now; not in the future)."
     )
     note: Annotated[str, Field(max_length=1000)] | None = None

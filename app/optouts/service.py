@@ -10,7 +10,7 @@ from app.audit.repository import record_event
 from app.auth.principal import Principal
 from app.core.errors import NotFound, ValidationFailed
 from app.core.ids import new_id
-from app.core.pagination import bad_cursor, opaque, unopaque
+from app.core.pagination import decode_number_cursor, opaque
 from app.numbers.parsing import PhoneNumber
 from app.optouts import repository
 from app.optouts.models import OptOutEvent, OptOutState
@@ -140,10 +140,7 @@ async def list_opted_out(
 ) -> tuple[list[OptedOutNumber], str | None]:
     after = None
     if cursor is not None:
-        try:
-            after = int(unopaque(cursor))
-        except ValueError as exc:
-            raise bad_cursor() from exc
+        after = decode_number_cursor(cursor)
     rows = await repository.opted_out(
         session, tenant_id=tenant_id, channel=channel, after=after, limit=limit
     )

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from app.numbers.parsing import STRIP_SEPARATORS, national_problem
 
 PHONE_COLUMNS = ("phone", "phone_number", "number", "telephone", "e164", "to")
+# the longest line read as a row (the importer rejects a longer one unread): any field of a
+# line that short can be parsed (the csv module's own limit is 128 KiB)
+MAX_LINE_CHARS = 1 << 20
+csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_CHARS))
 _DIGITS = frozenset("0123456789")
 
 
@@ -55,7 +59,11 @@ def _is_ftc(line: str) -> bool:
 def detect(first_line: str, column: str | None) -> Layout:
     """Decide the layout from the first non-blank line (BOM and line ending already gone)."""
     if column is not None or ("," in first_line and any(c.isalpha() for c in first_line)):
-        names = [name.strip().strip('"').lower() for name in next(csv.reader([first_line]))]
+        try:
+            header = next(csv.reader([first_line]))
+        except csv.Error as exc:
+            raise FileFormatError(f"the first line is not a readable CSV header ({exc})") from None
+        names = [name.strip().strip('"').lower() for name in header]
         wanted = [column.lower()] if column is not None else list(PHONE_COLUMNS)
         for name in wanted:
             if name in names:
@@ -77,5 +85,9 @@ def values(layout: Layout, lines: Iterable[tuple[int, str]]) -> Iterator[tuple[i
         elif layout.kind == "ftc":
             yield number, line.replace(",", "", 1) if _is_ftc(line) else line
         else:
-            row = next(csv.reader([line]), [])
+            try:
+                row = next(csv.reader([line]), [])
+            except csv.Error:  # e.g. a field over the csv module's size limit: a bad row
+                yield number, line
+                continue
             yield number, row[layout.column] if layout.column < len(row) else ""

@@ -14,7 +14,8 @@ import gzip
 import io
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -24,8 +25,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.db import plain_url
 from app.core.ids import new_id
+from app.core.text import escaped
 from app.optouts.bulk import OptOutTarget
-from app.uploads.fileformat import FileFormatError, Layout, detect, normalize, values
+from app.uploads.fileformat import (
+    MAX_LINE_CHARS,
+    FileFormatError,
+    Layout,
+    detect,
+    normalize,
+    values,
+)
 
 CHUNK_ROWS = 50_000
 SORT_MEMORY = "256MB"
@@ -42,23 +51,93 @@ class UploadFailed(Exception):
         self.failure = {"error": error, "message": message}
 
 
+class _Inflated(io.RawIOBase):
+    """The file's bytes as stored or decompressed, refusing to yield more than `limit` of
+    them: a small gzip can inflate to far more than the body limit let in (a gzip bomb)."""
+
+    def __init__(self, inner: IO[bytes], *, is_gzip: bool, limit: int | None) -> None:
+        self._inner = inner
+        self._is_gzip = is_gzip
+        self._limit = limit
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._inner.read(len(buffer))
+        except (OSError, EOFError, zlib.error) as exc:
+            if not self._is_gzip:
+                raise
+            raise FileFormatError(f"the gzip data is corrupt or cut short ({exc})") from None
+        self.count += len(data)
+        if self._limit is not None and self.count > self._limit:
+            raise UploadFailed(
+                "payload_too_large",
+                f"The file is larger than the limit of {self._limit} bytes once decompressed; "
+                "nothing changed.",
+            )
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
 class ChunkReader:
     """Reads the spooled file and turns rows into COPY text; runs in a worker thread."""
 
     def __init__(
-        self, path: Path, *, is_gzip: bool, column: str | None, in_service: Collection[str]
+        self,
+        path: Path,
+        *,
+        is_gzip: bool,
+        column: str | None,
+        in_service: Collection[str],
+        max_bytes: int | None = None,
     ) -> None:
         with path.open("rb") as probe:  # gzip however it arrived: header, multipart or CLI
             is_gzip = is_gzip or probe.read(2) == b"\x1f\x8b"
         raw: IO[bytes] = gzip.open(path, "rb") if is_gzip else path.open("rb")  # type: ignore[assignment]
-        self._file = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=None)
-        self._lines = ((n, line.rstrip("\n")) for n, line in enumerate(self._file, 1))
+        inflated = _Inflated(raw, is_gzip=is_gzip, limit=max_bytes)
+        self._file = io.TextIOWrapper(
+            io.BufferedReader(inflated, 1 << 20),
+            encoding="utf-8-sig",
+            errors="replace",
+            newline=None,
+        )
+        self._lines = self._bounded_lines()
         self._column = column
         self._in_service = in_service
         self._rows: Any = None
         self.rows_read = 0
         self.rows_rejected = 0
         self.errors: list[dict[str, object]] = []
+
+    def _bounded_lines(self) -> Iterator[tuple[int, str]]:
+        """(line number, line) of every line up to MAX_LINE_CHARS; a longer one is a rejected
+        row, read past in pieces, so one endless line cannot fill the memory."""
+        readline, limit = self._file.readline, MAX_LINE_CHARS
+        number = 0
+        while line := readline(limit + 1):
+            number += 1
+            if len(line) <= limit or line[-1] == "\n":
+                yield number, line.rstrip("\n")
+                continue
+            rest = line
+            while rest and rest[-1] != "\n":
+                rest = readline(limit)
+            self._reject(number, line, "line_too_long")
+
+    def _reject(self, line_number: int, value: str, reason: str) -> None:
+        self.rows_read += 1
+        self.rows_rejected += 1
+        if len(self.errors) < MAX_ERRORS:
+            # errors are stored as jsonb, which refuses NUL: unprintable characters escaped
+            shown = escaped(value[:64])
+            self.errors.append({"line": line_number, "value": shown, "reason": reason})
 
     def _start(self) -> None:
         for number, line in self._lines:
@@ -74,14 +153,12 @@ class ChunkReader:
             self._start()
         out: list[str] = []
         for line_number, value in self._rows:
-            self.rows_read += 1
             result = normalize(value, self._in_service)
             if isinstance(result, int):
+                self.rows_read += 1
                 out.append(f"{result}\n")
             else:
-                self.rows_rejected += 1
-                if len(self.errors) < MAX_ERRORS:
-                    self.errors.append({"line": line_number, "value": value[:64], "reason": result})
+                self._reject(line_number, value, result)
             if len(out) >= CHUNK_ROWS:
                 break
         else:
@@ -167,14 +244,16 @@ async def run_upload(
     spool: Path,
     in_service: Collection[str],
     on_progress: Progress | None = None,
+    max_bytes: int | None = None,
 ) -> None:
+    """`max_bytes`: the most the file may hold once decompressed (None: no limit)."""
     try:
         await _mark(
             engine,
             upload_id,
             "UPDATE uploads SET status = 'running', heartbeat_at = now() WHERE id = :id",
         )
-        await _run(engine, upload_id, spool, in_service, on_progress)
+        await _run(engine, upload_id, spool, in_service, on_progress, max_bytes)
     except UploadFailed as exc:
         await _fail(engine, upload_id, exc.failure)
     except FileFormatError as exc:
@@ -207,6 +286,7 @@ async def _run(
     spool: Path,
     in_service: Collection[str],
     on_progress: Progress | None,
+    max_bytes: int | None,
 ) -> None:
     # A connection of its own: the pool's carry the request timeout (client side too), and a
     # merge of tens of millions of rows runs for minutes.
@@ -225,6 +305,7 @@ async def _run(
             is_gzip=upload["gzip"],
             column=upload["column_name"],
             in_service=in_service,
+            max_bytes=max_bytes,
         )
         try:
             async with heartbeat(engine, upload_id, reader), raw.transaction():

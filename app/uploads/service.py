@@ -73,18 +73,22 @@ class UploadRunner:
     def database(self, value: Database) -> None:
         self._database = value
 
-    def start(self, upload_id: str, spool: Path) -> None:
-        task = asyncio.create_task(self._run(upload_id, spool), name=f"upload-{upload_id}")
+    def start(self, upload_id: str, spool: Path, max_bytes: int | None = None) -> None:
+        """`max_bytes`: the most the file may hold once decompressed (the upload limit)."""
+        task = asyncio.create_task(
+            self._run(upload_id, spool, max_bytes), name=f"upload-{upload_id}"
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, upload_id: str, spool: Path) -> None:
+    async def _run(self, upload_id: str, spool: Path, max_bytes: int | None) -> None:
         snapshot = await self.reference.current(self.database.sessionmaker)
         await run_upload(
             engine=self.database.engine,
             upload_id=upload_id,
             spool=spool,
             in_service=snapshot.in_service,
+            max_bytes=max_bytes,
         )
 
     async def sweep_forever(self) -> None:
@@ -193,9 +197,11 @@ async def accept_upload(
     force: bool,
     column: str | None,
     key_claim: KeyClaim | None,
+    max_bytes: int | None = None,
 ) -> Response:
     """`target`: the kind-specific columns (kind, list_id or channel and source, tenant_id),
-    resolved by the caller first, so an unknown target is a 404 before anything else."""
+    resolved by the caller first, so an unknown target is a 404 before anything else.
+    `max_bytes`: the most the file may hold once decompressed (gzip), as the body limit."""
     if _media(content_type) not in TEXT_TYPES:
         raise UnsupportedMediaType(
             "Send the file as the raw body, text/csv or text/plain "
@@ -239,7 +245,7 @@ async def accept_upload(
         raise
     body_bytes = out.model_validate(row, from_attributes=True).model_dump_json().encode()
     response = Response(body_bytes, status_code=202, media_type="application/json")
-    after_commit(session, lambda: runner.start(upload_id, spool))
+    after_commit(session, lambda: runner.start(upload_id, spool, max_bytes))
     if key_claim is not None:
         stored = idempotency.Stored(202, "application/json", body_bytes)
         claim = key_claim

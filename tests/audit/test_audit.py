@@ -87,7 +87,7 @@ async def test_records_newest_first_with_filters_and_pages(
             break
     assert sorted(seen) == sorted(ids)
     assert seen[2:] == [ids[2], ids[1], ids[0]]
-    later = await client.get("/v1/audit/checks?since=2999-01-01T00:00:00Z", headers=headers)
+    later = await client.get("/v1/audit/checks?since=2199-01-01T00:00:00Z", headers=headers)
     assert later.json()["data"] == []
     until = await client.get("/v1/audit/checks?until=2000-01-01T00:00:00Z", headers=headers)
     assert until.json()["data"] == []

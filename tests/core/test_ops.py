@@ -102,7 +102,10 @@ async def test_openapi_documents_envelopes_not_422(client: httpx.AsyncClient) ->
     for path, item in schema["paths"].items():
         for method, operation in item.items():
             responses = operation["responses"]
-            assert "422" not in responses, (path, method)
+            # FastAPI's own 422 is gone; a 422 a route answers itself (a blocked check) stays,
+            # as the envelope like every other error
+            if "422" in responses:
+                assert (path, method) == ("/v1/checks", "post"), (path, method)
             errors = [code for code in responses if code[0] in "45"]
             assert errors, (path, method)
             for code in errors:
