@@ -104,11 +104,15 @@ class Slot:
         held, raw, self.held, self.raw = self.held, self.raw, None, None
         if held is None:
             return
+        if not broken and raw is not None:
+            try:
+                await raw.execute("RESET plan_cache_mode")  # back to the pool as it came
+            except Exception:
+                broken = True
         with contextlib.suppress(Exception):
             if broken:  # statements ran on the driver's connection, unseen by the pool
                 await held.invalidate()
-            elif raw is not None:
-                await raw.execute("RESET plan_cache_mode")  # back to the pool as it came
+        with contextlib.suppress(Exception):
             await held.close()
 
 
