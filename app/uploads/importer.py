@@ -293,7 +293,13 @@ async def _run(
     raw = await asyncpg.connect(
         plain_url(engine.url),
         command_timeout=None,
-        server_settings={"application_name": "callguard-upload", "statement_timeout": "0"},
+        server_settings={
+            "application_name": "callguard-upload",
+            "statement_timeout": "0",
+            # a merge runs for minutes: if this process dies, PostgreSQL notices within a
+            # second and ends it, instead of finishing it (holding the list row) for nothing
+            "client_connection_check_interval": "1000",
+        },
     )
     try:
         upload = await raw.fetchrow("SELECT * FROM uploads WHERE id = $1", upload_id)

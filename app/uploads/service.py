@@ -7,12 +7,13 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import Request, Response
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
@@ -30,6 +31,8 @@ from app.uploads.models import Upload
 from app.uploads.schemas import UploadBase
 
 TEXT_TYPES = ("text/csv", "text/plain", "application/octet-stream")
+ORPHAN_AFTER_S = 60  # a spooled file of an upload that has ended, untouched this long, goes
+ORPHAN_UNRECORDED_S = 3600  # a spooled body with no upload recorded, untouched this long, goes
 # the route's request body as documented: the body is streamed, not parsed by FastAPI
 UPLOAD_OPENAPI: dict[str, object] = {
     STREAMING_BODY: True,
@@ -95,10 +98,43 @@ class UploadRunner:
         while True:
             try:
                 await sweep_stale(self.database.engine)
+                await self.remove_orphan_spools()
             except Exception as exc:
                 if not is_unavailable(exc):
                     raise
             await asyncio.sleep(STALE_S / 3)
+
+    async def remove_orphan_spools(self, now: float | None = None) -> int:
+        """Delete spooled files no upload will read: those of uploads that ended (a process
+        killed mid-upload leaves its file behind) once untouched for ORPHAN_AFTER_S, and
+        bodies whose request died before its upload was recorded once untouched for
+        ORPHAN_UNRECORDED_S (a slow client may still be sending one). Workers and
+        `callguard dnc import` share the folder, so the database says which are live."""
+        if not self.spool_dir.is_dir():
+            return 0
+        now = time.time() if now is None else now
+        files = {
+            path.name.removesuffix(".upload"): path for path in self.spool_dir.glob("*.upload")
+        }
+        if not files:
+            return 0
+        async with self.database.sessionmaker() as session:
+            rows = await session.execute(
+                text("SELECT id, status FROM uploads WHERE id = ANY(:ids)"),
+                {"ids": list(files)},
+            )
+            status = {row.id: row.status for row in rows}
+        removed = 0
+        for upload_id, path in files.items():
+            state = status.get(upload_id)
+            if state in ("queued", "running"):
+                continue
+            idle = ORPHAN_UNRECORDED_S if state is None else ORPHAN_AFTER_S
+            with contextlib.suppress(FileNotFoundError):
+                if now - path.stat().st_mtime > idle:
+                    path.unlink()
+                    removed += 1
+        return removed
 
     async def wait(self) -> None:
         """Let running uploads finish (tests and a graceful stop)."""
