@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -37,6 +38,22 @@ DESCRIPTION = (
 )
 
 
+# The youngest generation is collected after this many net allocations (CPython: 700). Under
+# load a check allocates a few hundred objects, and each collection cascading into the older
+# generations walked every long-lived object (reference data, holiday calendars, time zones):
+# pauses of tens of milliseconds several times a second, the whole of p99 at 16 clients.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def quiet_gc() -> None:
+    """What the process loaded at start lives as long as it does: moved out of the collector's
+    way (gc.freeze), and young collections made rarer. Garbage cycles are still collected."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -61,6 +78,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         housekeeping = start_housekeeping(app.state.db.engine, settings)
         app.state.uploads.database = app.state.db
         app.state.checks.start()
+        quiet_gc()
         try:
             async with upload_sweeper(app.state.uploads):
                 yield

@@ -183,16 +183,18 @@ class CheckWriter:
     async def decide(self, items: list[Prepared]) -> list[Decided]:
         """Look up, decide and durably record these checks; raises CheckUnavailable."""
         self.start()
-        future: asyncio.Future[list[Decided]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Decided]] = loop.create_future()
         self._queue.append(Job(items, future))
         self._ready.set()
+        # the caller's bound, set on the future itself (cheaper than wait_for): a job still
+        # queued when it passes is dropped by `_take`; one already running may still be
+        # recorded, but its caller has its 503 and will not call on it
+        expiry = loop.call_later(self.timeout_s, _expire, future)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self.timeout_s)
-        except TimeoutError as exc:
-            # a job still queued is dropped by `_take`; one already running may still be
-            # recorded, but its caller has its 503 and will not call on it
-            future.cancel()
-            raise CheckUnavailable("the database did not answer in time") from exc
+            return await future
+        finally:
+            expiry.cancel()
 
     def _take(self) -> list[Job]:
         """The next batch: queued jobs in order, up to MAX_BATCH_ITEMS (a bigger job alone),
@@ -322,6 +324,11 @@ class CheckWriter:
         else:
             await raw.execute(INSERT, *_columns(records))
         return decided, heads
+
+
+def _expire(future: asyncio.Future[list[Decided]]) -> None:
+    if not future.done():
+        future.set_exception(CheckUnavailable("the database did not answer in time"))
 
 
 def _columns(records: list[dict[str, Any]]) -> list[list[Any]]:

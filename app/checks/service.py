@@ -15,7 +15,7 @@ from app.callingrules.reference import Snapshot
 from app.checks.outcome import SUMMARY_KEYS, Decided, Prepared, batch_item
 from app.checks.pipeline import CheckWriter
 from app.core.errors import ValidationFailed
-from app.core.ids import new_id, new_ids
+from app.core.ids import new_record_ids
 from app.core.text import escaped
 from app.numbers.errors import InvalidPhone
 from app.numbers.parsing import PhoneNumber, parse_strict
@@ -124,7 +124,7 @@ class Preparer:
         ctx = self.ctx
         to = escaped(to)  # what is kept and echoed; such a number is invalid either way
         item = Prepared(
-            check_id=check_id or new_id("chk"),
+            check_id=check_id or new_record_ids("chk", 1)[0],
             phone=to[:64],
             at=self.at,
             channel=self.channel,
@@ -227,7 +227,7 @@ async def check_batch(
             details={"fields": bad},
         )
     preparer = Preparer(ctx, _instant(at), channel, batch=True)
-    ids = new_ids("chk", len(items))
+    ids = new_record_ids("chk", len(items))
     prepared = [
         preparer.item(to, state, check_id)
         for (to, _), state, check_id in zip(items, states, ids, strict=True)
