@@ -1,7 +1,7 @@
 """Soak (issue 8, item 6): single checks at a fixed rate for a long time; errors, memory growth
 and p99 latency over time.
 
-    .venv/bin/python bench/soak.py [--rate 800] [--duration 600] [--workers 2]
+    .venv/bin/python bench/soak.py [--rate 2500] [--duration 600] [--workers 1] [--driver wrk]
         [--list-rows 1000000] [--window 60] [--warmup 60] [--sample-every 5]
 
 It starts an embedded PostgreSQL of its own in a temporary directory, loads a global DNC list of
@@ -31,8 +31,12 @@ it reports and judges:
 - whether the load generator held the rate (requests due vs sent, and how late they left); if it
   did not, the run says so and measures nothing.
 
-The default rate, 800 checks a second, is about half the single-check throughput that
-bench/checks.py measured with 2 workers (1,582 req/s at 3d05fdc, docs/BENCHMARKS.md). For a quick
+The default rate, 2,500 checks a second with 1 worker, is about half the single-check
+throughput bench/checks.py measured (5,115 req/s with 1 worker at df594f1, docs/BENCHMARKS.md).
+The load comes from wrk by default (`--driver wrk`: one paced wrk run per window, see WrkLoad);
+`--driver python` uses this script's own open-loop client, which measures from when each request
+was due but needs about as much CPU as callguard itself at that rate on two cores.
+For a quick
 smoke run, pass a short `--duration`: the window and warm-up then default to a sixth of it.
 Progress goes to standard error; the Markdown summary to standard output. Exit status 1 if a
 criterion is not met.
@@ -44,7 +48,9 @@ import argparse
 import asyncio
 import json
 import random
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -131,6 +137,9 @@ class Window:
     # and the whole machine busy (all cores, steal included): what else ran shows as the rest
     cpu_span: float = 0.0
     cpu: Counter[str] = field(default_factory=Counter)
+    # from wrk, which reports percentiles rather than each latency
+    fixed: dict[float, float] = field(default_factory=dict)
+    answered: int = 0
 
     def cores(self, who: str) -> float:
         return self.cpu[who] / self.cpu_span if self.cpu_span else float("nan")
@@ -140,7 +149,13 @@ class Window:
         non_2xx = sum(n for status, n in self.statuses.items() if not 200 <= status < 300)
         return non_2xx + sum(self.socket_errors.values()) + self.timeouts
 
+    @property
+    def count(self) -> int:
+        return self.answered or len(self.latencies)
+
     def quantile(self, q: float) -> float:
+        if q in self.fixed:
+            return self.fixed[q]
         if not self.latencies:
             return float("nan")
         ordered = sorted(self.latencies)
@@ -180,6 +195,18 @@ class OpenLoop:
 
     def bucket(self, due_at: float) -> Window:
         return self.windows.setdefault(int((due_at - self.start) // self.window), Window())
+
+    def lag99(self) -> float:
+        return statistics.quantiles(self.lag, n=100)[98] if len(self.lag) > 1 else 0.0
+
+    def held(self) -> bool:
+        return self.due == int(self.rate * self.duration) and self.lag99() < 0.05
+
+    def describe(self) -> str:
+        return (
+            f"open loop (this script's asyncio client), up to {self.peak_connections} "
+            f"connections; generator lag p99 {self.lag99() * 1000:.1f} ms"
+        )
 
     async def _acquire(self) -> Http1:
         while True:
@@ -268,6 +295,149 @@ class OpenLoop:
             conn.close()
 
 
+PACED = """
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_usec; } soak_timeval;
+int gettimeofday(soak_timeval *tv, void *tz);
+]]
+local tv = ffi.new("soak_timeval")
+local function now_ms()
+  ffi.C.gettimeofday(tv, nil)
+  return tonumber(tv.tv_sec) * 1000 + tonumber(tv.tv_usec) / 1000
+end
+local bodies = { @BODIES@ }
+local interval = @INTERVAL@  -- ms between requests of this thread
+local sent, scheduled, start = 0, 0, nil
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer @KEY@"
+function request()
+  sent = sent + 1
+  return wrk.format(nil, nil, nil, bodies[(sent % #bodies) + 1])
+end
+function delay()
+  -- each call reserves the next slot of this thread's schedule
+  local now = now_ms()
+  if start == nil then start = now end
+  scheduled = scheduled + 1
+  local wait = start + scheduled * interval - now
+  if wait < 0 then return 0 end
+  return wait
+end
+"""
+
+
+class WrkLoad:
+    """The same windows driven by wrk, one run per window, so the load generator (C) does not
+    take the CPU the server is measured with (this script's own client needed about as much CPU
+    as callguard at a few thousand requests a second). Each wrk thread paces its connections to
+    rate / threads requests a second with a schedule in `delay()` (LuaJIT's clock). Latency is
+    measured from when a request was sent: a stall delays the sends after it rather than
+    counting from when they were due, so the rate achieved per window is checked too."""
+
+    THREADS = 2
+
+    def __init__(
+        self,
+        *,
+        port: int,
+        key: str,
+        bodies: list[bytes],
+        rate: float,
+        duration: float,
+        window: float,
+        max_connections: int,
+        timeout: float,
+        work: Path,
+    ) -> None:
+        self.port = port
+        self.rate = rate
+        self.duration = duration
+        self.window = window
+        self.connections = max(self.THREADS, min(max_connections, 32))
+        self.timeout = timeout
+        self.windows: dict[int, Window] = {}
+        self.due = 0
+        self.start = 0.0
+        self.peak_connections = self.connections
+        self.script = work / "paced.lua"
+        lua_bodies = ", ".join("[[" + body.decode() + "]]" for body in bodies[:2000])
+        self.script.write_text(
+            PACED.replace("@BODIES@", lua_bodies)
+            .replace("@INTERVAL@", repr(1000.0 * self.THREADS / rate))
+            .replace("@KEY@", key)
+        )
+
+    def bucket(self, due_at: float) -> Window:
+        return self.windows.setdefault(int((due_at - self.start) // self.window), Window())
+
+    def held(self) -> bool:
+        return all(
+            w.count + w.errors >= 0.97 * self.rate * self.window for w in self.windows.values()
+        )
+
+    def describe(self) -> str:
+        rates = [(w.count + w.errors) / self.window for w in self.windows.values()]
+        return (
+            f"wrk -t{self.THREADS} -c{self.connections}, paced; achieved "
+            f"{min(rates, default=0):,.0f}-{max(rates, default=0):,.0f} requests/s per window"
+        )
+
+    async def run(self, on_tick: Callable[[float], None] | None = None) -> None:
+        for index in range(int(self.duration // self.window)):
+            window = self.windows.setdefault(index, Window())
+            out = await asyncio.to_thread(
+                subprocess.run,
+                [
+                    "wrk",
+                    f"-t{self.THREADS}",
+                    f"-c{self.connections}",
+                    f"-d{self.window:g}s",
+                    f"--timeout={self.timeout:g}s",
+                    "--latency",
+                    "-s",
+                    str(self.script),
+                    f"http://127.0.0.1:{self.port}/v1/checks",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            parse_wrk(out.stdout, window)
+            self.due += window.count + window.errors
+            if on_tick is not None:
+                on_tick(time.perf_counter() - self.start)
+
+
+UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+
+def parse_wrk(text: str, window: Window) -> None:
+    """Counts and latency percentiles of one wrk run, into `window`."""
+    total = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    non_2xx = int(bad.group(1)) if bad else 0
+    socket = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text
+    )
+    if socket:
+        connect, read, write, timeout = (int(x) for x in socket.groups())
+        window.socket_errors.update({"connect": connect, "read": read, "write": write})
+        window.timeouts += timeout
+    window.statuses[200] += total - non_2xx
+    if non_2xx:
+        window.statuses[0] += non_2xx  # wrk does not say which status
+    window.answered = total - non_2xx
+    for q, label in ((0.5, "50"), (0.99, "99")):
+        found = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M)
+        if found:
+            window.fixed[q] = float(found.group(1)) * UNITS[found.group(2)]
+    peak = re.search(r"Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s|m)", text)
+    if peak:
+        window.fixed[1.0] = float(peak.group(1)) * UNITS[peak.group(2)]
+
+
 def cpu_seconds(procs: list[psutil.Process]) -> float:
     total = 0.0
     for proc in procs:
@@ -302,7 +472,7 @@ def measure(server: Callguard, embedded: EmbeddedPostgres) -> tuple[int, dict[st
 
 
 async def sample(
-    server: Callguard, embedded: EmbeddedPostgres, gen: OpenLoop, every: float
+    server: Callguard, embedded: EmbeddedPostgres, gen: OpenLoop | WrkLoad, every: float
 ) -> None:
     """Every `every` seconds: RSS into the window, CPU used since the last sample too."""
     last: tuple[float, dict[str, float]] | None = None
@@ -321,22 +491,41 @@ async def sample(
 
 
 async def soak(
-    args: argparse.Namespace, server: Callguard, embedded: EmbeddedPostgres, requests: list[bytes]
+    args: argparse.Namespace,
+    server: Callguard,
+    embedded: EmbeddedPostgres,
+    requests: list[bytes],
+    key: str,
+    work: Path,
 ) -> dict[str, object]:
-    gen = OpenLoop(
-        port=server.port,
-        requests=requests,
-        rate=args.rate,
-        duration=args.duration,
-        window=args.window,
-        max_connections=args.connections,
-        timeout=args.timeout,
-    )
+    gen: OpenLoop | WrkLoad
+    if args.driver == "wrk":
+        gen = WrkLoad(
+            port=server.port,
+            key=key,
+            bodies=[r.split(b"\r\n\r\n", 1)[1] for r in requests],
+            rate=args.rate,
+            duration=args.duration,
+            window=args.window,
+            max_connections=args.connections,
+            timeout=args.timeout,
+            work=work,
+        )
+    else:
+        gen = OpenLoop(
+            port=server.port,
+            requests=requests,
+            rate=args.rate,
+            duration=args.duration,
+            window=args.window,
+            max_connections=args.connections,
+            timeout=args.timeout,
+        )
     next_report = [0.0]
 
     def progress(elapsed: float) -> None:
         if elapsed >= next_report[0]:
-            done = sum(len(w.latencies) for w in gen.windows.values())
+            done = sum(w.count for w in gen.windows.values())
             log(f"{elapsed:5.0f} s: {gen.due:,} due, {done:,} answered")
             next_report[0] += max(10.0, args.window)
 
@@ -400,9 +589,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rate", type=float, default=800.0, help="checks a second (open loop)")
+    parser.add_argument("--rate", type=float, default=2500.0, help="checks a second")
     parser.add_argument("--duration", type=float, default=600.0, help="seconds of load")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--list-rows", type=int, default=1_000_000)
     parser.add_argument(
         "--window", type=float, help="seconds per window (60, or a sixth of a duration < 300 s)"
@@ -414,6 +603,12 @@ def main() -> None:
         "--sample-every", type=float, help="seconds between RSS samples (5, at most window / 4)"
     )
     parser.add_argument("--connections", type=int, default=64, help="most connections at once")
+    parser.add_argument(
+        "--driver",
+        choices=("wrk", "python"),
+        default="wrk",
+        help="wrk, paced (default), or this script's open-loop asyncio client",
+    )
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="seconds before a request fails"
     )
@@ -469,7 +664,7 @@ def run(args: argparse.Namespace, embedded: EmbeddedPostgres, dsn: str, work: Pa
             f"windows of {args.window:g} s, warm-up {args.warmup:g} s"
         )
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
-            result = runner.run(soak(args, server, embedded, requests))
+            result = runner.run(soak(args, server, embedded, requests, key, work))
     finally:
         server.stop()
     return report(args, dsn, result)
@@ -477,7 +672,7 @@ def run(args: argparse.Namespace, embedded: EmbeddedPostgres, dsn: str, work: Pa
 
 def report(args: argparse.Namespace, dsn: str, result: dict[str, object]) -> bool:
     gen = result["gen"]
-    assert isinstance(gen, OpenLoop)
+    assert isinstance(gen, OpenLoop | WrkLoad)
     windows = [gen.windows.get(i, Window()) for i in range(int(args.duration // args.window))]
     first = int(args.warmup // args.window)
     measured = windows[first:]
@@ -487,8 +682,7 @@ def report(args: argparse.Namespace, dsn: str, result: dict[str, object]) -> boo
         total.socket_errors.update(w.socket_errors)
         total.timeouts += w.timeouts
     answered = sum(total.statuses.values())
-    lag99 = statistics.quantiles(gen.lag, n=100)[98] if len(gen.lag) > 1 else 0.0
-    held = gen.due == int(args.rate * args.duration) and lag99 < 0.05
+    held = gen.held()
     rss_first = statistics.fmean(measured[0].rss) if measured[0].rss else float("nan")
     rss_last = statistics.fmean(measured[-1].rss) if measured[-1].rss else float("nan")
     growth = (rss_last - rss_first) / rss_first
@@ -514,10 +708,9 @@ def report(args: argparse.Namespace, dsn: str, result: dict[str, object]) -> boo
     )
     print("\n".join(provenance(dsn)))
     print(
-        f"- Load: open loop, {args.rate:g} checks/s due, {gen.due:,} sent in "
-        f"{result['elapsed']:.0f} s, {answered:,} answered; up to {gen.peak_connections} "
-        f"connections used; generator lag p99 {lag99 * 1000:.1f} ms; callguard used "
-        f"{result['cpu']:.2f} CPU cores on average"
+        f"- Load: {args.rate:g} checks/s, {gen.due:,} sent in {result['elapsed']:.0f} s, "
+        f"{answered:,} answered; {gen.describe()}; callguard used {result['cpu']:.2f} CPU "
+        "cores on average"
     )
     print()
     print(
@@ -532,9 +725,10 @@ def report(args: argparse.Namespace, dsn: str, result: dict[str, object]) -> boo
         rest = w.cores("machine") - sum(w.cores(k) for k in ours)
         cpu = " / ".join(f"{w.cores(k):.2f}" for k in ours) + f" / {max(0.0, rest):.2f}"
         print(
-            f"| {i + 1}{tag} | {i * args.window:g} | {len(w.latencies) + w.errors:,} | "
+            f"| {i + 1}{tag} | {i * args.window:g} | {w.count + w.errors:,} | "
             f"{w.errors} | {w.quantile(0.5) * 1000:.2f} | {w.quantile(0.99) * 1000:.2f} | "
-            f"{max(w.latencies, default=float('nan')) * 1000:.1f} | {rss} | {cpu} |"
+            f"{w.fixed.get(1.0, max(w.latencies, default=float('nan'))) * 1000:.1f} | {rss} | "
+            f"{cpu} |"
         )
     print()
     errors = dict(total.statuses - Counter({200: total.statuses[200]}))
