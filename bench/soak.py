@@ -6,11 +6,12 @@ and p99 latency over time.
 
 It starts an embedded PostgreSQL of its own in a temporary directory, loads a global DNC list of
 `--list-rows` numbers, and serves `callguard serve --workers N` pointed at it with DATABASE_URL.
-Then it sends `POST /v1/checks` **open-loop** at `--rate` requests a second for `--duration`
-seconds: request i is due at start + i / rate whether or not earlier ones have been answered
-(wrk2 is not available here and wrk is closed-loop, so this is a small asyncio HTTP/1.1 client
-on keep-alive connections, up to `--connections` of them; a request that finds every connection
-busy waits for one, and its latency counts from when it was due, so a stall is not hidden).
+Then it sends `POST /v1/checks` at `--rate` requests a second for `--duration` seconds, from wrk
+paced to that rate (the default, see WrkLoad) or from this script's own open-loop client
+(`--driver python`: request i is due at start + i / rate whether or not earlier ones have been
+answered; a small asyncio HTTP/1.1 client on keep-alive connections, up to `--connections` of
+them; a request that finds every connection busy waits for one, and its latency counts from when
+it was due, so a stall is not hidden).
 The checks are allowed numbers (not on the list, in area codes of the contiguous US) at a fixed
 instant inside calling hours, so every answer should be `200`.
 

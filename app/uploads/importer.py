@@ -41,6 +41,13 @@ SORT_MEMORY = "256MB"
 MAX_ERRORS = 1000
 HEARTBEAT_S = 3.0
 STALE_S = 15  # an upload whose heartbeat is older than this lost its process
+UPLOAD_SESSION = {
+    "application_name": "callguard-upload",
+    "statement_timeout": "0",
+    # a merge runs for minutes: if this process dies, PostgreSQL notices within a second and
+    # ends it, instead of finishing it (holding the list row) for nothing
+    "client_connection_check_interval": "1000",
+}
 REPLACE_MAX_REJECTED = 0.01
 log = logging.getLogger("callguard.uploads")
 
@@ -293,13 +300,7 @@ async def _run(
     raw = await asyncpg.connect(
         plain_url(engine.url),
         command_timeout=None,
-        server_settings={
-            "application_name": "callguard-upload",
-            "statement_timeout": "0",
-            # a merge runs for minutes: if this process dies, PostgreSQL notices within a
-            # second and ends it, instead of finishing it (holding the list row) for nothing
-            "client_connection_check_interval": "1000",
-        },
+        server_settings=UPLOAD_SESSION,
     )
     try:
         upload = await raw.fetchrow("SELECT * FROM uploads WHERE id = $1", upload_id)

@@ -30,6 +30,16 @@ BODIES: list[dict[str, object]] = [
 ]
 
 
+async def _tenant_with_a_list_and_an_opt_out(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> tuple[str, dict[str, str]]:
+    tenant_id, headers = await tenant_with_key(client, admin)
+    lst = await client.post("/v1/dnc/lists", json={"name": "fast"}, headers=headers)
+    await client.put(f"/v1/dnc/lists/{lst.json()['id']}/numbers/+12125552671", headers=headers)
+    await client.post("/v1/opt-outs", json={"phone": PHONE, "channel": "sms"}, headers=headers)
+    return tenant_id, headers
+
+
 def _same(fast: httpx.Response, routed: httpx.Response) -> None:
     assert fast.status_code == routed.status_code, (fast.text, routed.text)
     a, b = fast.json(), routed.json()
@@ -45,10 +55,7 @@ def _same(fast: httpx.Response, routed: httpx.Response) -> None:
 async def test_both_paths_answer_alike(
     client: httpx.AsyncClient, admin: dict[str, str], body: dict[str, object]
 ) -> None:
-    tenant_id, headers = await tenant_with_key(client, admin)
-    lst = await client.post("/v1/dnc/lists", json={"name": "fast"}, headers=headers)
-    await client.put(f"/v1/dnc/lists/{lst.json()['id']}/numbers/+12125552671", headers=headers)
-    await client.post("/v1/opt-outs", json={"phone": PHONE, "channel": "sms"}, headers=headers)
+    tenant_id, headers = await _tenant_with_a_list_and_an_opt_out(client, admin)
     fast = await client.post("/v1/checks", json=body, headers=headers)
     routed = await client.post(f"/v1/checks?tenant_id={tenant_id}", json=body, headers=headers)
     _same(fast, routed)
@@ -92,10 +99,7 @@ BATCHES: list[dict[str, object]] = [
 async def test_both_paths_answer_batches_alike(
     client: httpx.AsyncClient, admin: dict[str, str], body: dict[str, object]
 ) -> None:
-    tenant_id, headers = await tenant_with_key(client, admin)
-    lst = await client.post("/v1/dnc/lists", json={"name": "fast"}, headers=headers)
-    await client.put(f"/v1/dnc/lists/{lst.json()['id']}/numbers/+12125552671", headers=headers)
-    await client.post("/v1/opt-outs", json={"phone": PHONE, "channel": "sms"}, headers=headers)
+    tenant_id, headers = await _tenant_with_a_list_and_an_opt_out(client, admin)
     fast = await client.post("/v1/checks/batch", json=body, headers=headers)
     routed = await client.post(
         f"/v1/checks/batch?tenant_id={tenant_id}", json=body, headers=headers
