@@ -43,11 +43,17 @@ DESCRIPTION = (
 # generations walked every long-lived object (reference data, holiday calendars, time zones):
 # pauses of tens of milliseconds several times a second, the whole of p99 at 16 clients.
 GC_YOUNG_THRESHOLD = 50_000
+_GC_QUIETED = False
 
 
 def quiet_gc() -> None:
     """What the process loaded at start lives as long as it does: moved out of the collector's
-    way (gc.freeze), and young collections made rarer. Garbage cycles are still collected."""
+    way (gc.freeze), and young collections made rarer. Garbage cycles are still collected.
+    Once per process (tests start many apps in one)."""
+    global _GC_QUIETED
+    if _GC_QUIETED:
+        return
+    _GC_QUIETED = True
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()

@@ -37,7 +37,10 @@ BATCH_FIELDS = frozenset({"items", "at", "channel"})
 ITEM_FIELDS = frozenset({"to", "recipient_state"})
 MAX_ITEMS = 10_000
 # what both this path and Pydantic read the same way; other spellings go to the FastAPI route
-INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
+INSTANT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
 JSON_TYPE = b"application/json"
 
 

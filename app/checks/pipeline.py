@@ -145,8 +145,9 @@ class CheckWriter:
         self._database = database
         self._slots = slots
         self.timeout_s = timeout_s
-        # a batch gives up a little before its callers do, so their answer is the batch's
-        # own 503 and nothing of a batch runs on after every caller has gone
+        # a batch gives up at 90% of a caller's bound, counted from the batch's start: a
+        # caller that waited in the queue may have its 503 before its batch gives up, and its
+        # record may still commit then (fail closed all the same: no ok without a record)
         self._bound_s = timeout_s * 0.9
         self._queue: deque[Job] = deque()
         self._ready = asyncio.Event()
@@ -239,9 +240,17 @@ class CheckWriter:
             slot.lane = Lane()
             if split and len(jobs) > 1 and not is_unavailable(exc):
                 # the database answered and refused something in the batch: nothing was
-                # written, and each request is tried alone so only the bad one fails
-                for job in jobs:
-                    await self._settle(slot, [job], split=False)
+                # written, and each request still waited for is tried alone, so only the bad
+                # one fails
+                try:
+                    for job in jobs:
+                        if not job.future.done():
+                            await self._settle(slot, [job], split=False)
+                except asyncio.CancelledError:
+                    for job in jobs:
+                        if not job.future.done():
+                            job.future.set_exception(CheckUnavailable("the service is stopping"))
+                    raise
                 return
             for job in jobs:
                 if not job.future.done():

@@ -25,7 +25,10 @@ class JsonFormatter(logging.Formatter):
                 line[key] = value
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        text = orjson.dumps(line, default=str).decode()
+        try:
+            text = orjson.dumps(line, default=str).decode()
+        except TypeError:  # what orjson refuses (lone surrogates, huge ints, odd keys)
+            return json.dumps(line, default=str)
         # ASCII, as json.dumps writes it, so any stdout encoding takes it
         return text if text.isascii() else json.dumps(line, default=str)
 
@@ -39,7 +42,7 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
-        self._scheduled = False
+        self._scheduled: asyncio.AbstractEventLoop | None = None  # the loop that will flush
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -52,18 +55,19 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
         if record.levelno >= logging.WARNING:
             self.flush()
             return
-        if self._scheduled:
-            return
+        if self._scheduled is not None and not self._scheduled.is_closed():
+            return  # a flush is due on a running loop
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
+            self._scheduled = None
             self.flush()
             return
-        self._scheduled = True
+        self._scheduled = loop
         loop.call_later(self.FLUSH_S, self._flush_later)
 
     def _flush_later(self) -> None:
-        self._scheduled = False
+        self._scheduled = None
         self.flush()
 
 

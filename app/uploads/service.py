@@ -100,8 +100,8 @@ class UploadRunner:
                 await sweep_stale(self.database.engine)
                 await self.remove_orphan_spools()
             except Exception as exc:
-                if not is_unavailable(exc):
-                    raise
+                if not is_unavailable(exc):  # it sweeps again next round whatever went wrong
+                    log.exception("upload sweep failed")
             await asyncio.sleep(STALE_S / 3)
 
     async def remove_orphan_spools(self, now: float | None = None) -> int:
@@ -130,10 +130,14 @@ class UploadRunner:
             if state in ("queued", "running"):
                 continue
             idle = ORPHAN_UNRECORDED_S if state is None else ORPHAN_AFTER_S
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 if now - path.stat().st_mtime > idle:
                     path.unlink()
                     removed += 1
+            except FileNotFoundError:
+                pass
+            except OSError as exc:  # a file it may not touch must not stop the sweeper
+                log.warning("could not remove spooled file: %s", type(exc).__name__)
         return removed
 
     async def wait(self) -> None:

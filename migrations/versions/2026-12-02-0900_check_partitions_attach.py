@@ -13,6 +13,7 @@ Create Date: 2026-12-02 09:00:00+00:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_check_partitions_attach"
@@ -28,8 +29,9 @@ NO_TRUNCATE = (
 ENSURE_PARTITIONS = f"""
 CREATE OR REPLACE FUNCTION ensure_check_partitions(ahead integer) RETURNS integer
 LANGUAGE plpgsql
--- runs as the tables' owner, so a serving role that may only insert can still make months
-SECURITY DEFINER SET search_path FROM CURRENT
+-- runs as the tables' owner, so a serving role that may only insert can still make months;
+-- its search path is fixed (temporary tables last), so a caller cannot slip in tables of its own
+SECURITY DEFINER SET search_path = @SCHEMA@, pg_temp
 AS $$
 DECLARE
     month date := date_trunc('month', now() AT TIME ZONE 'UTC')::date;
@@ -98,7 +100,10 @@ WHERE i.inhparent = 'check_records'::regclass
 def upgrade() -> None:
     # the primary key (id, decided_at) finds a record by id already: one index less per insert
     op.execute("DROP INDEX ix_check_records_id")
-    op.execute(ENSURE_PARTITIONS)
+    schema = op.get_bind().execute(sa.text("SELECT quote_ident(current_schema())")).scalar_one()
+    op.execute(ENSURE_PARTITIONS.replace("@SCHEMA@", schema))
+    # the owner (and whoever it grants EXECUTE to) may make partitions; not every role
+    op.execute("REVOKE EXECUTE ON FUNCTION ensure_check_partitions(integer) FROM PUBLIC")
     op.execute(
         f"""
         DO $$

@@ -22,6 +22,9 @@ BODIES: list[dict[str, object]] = [
     {"to": PHONE, "recipient_state": "ZZ"},
     {"to": PHONE, "at": "0001-01-01T00:00:00Z"},
     {"to": PHONE, "at": "2026-11-23T18:30:00"},
+    {"to": PHONE, "at": "2026-11-23T18:30:00+00:60"},
+    {"to": PHONE, "at": "2026-11-23T18:30:00-05:75"},
+    {"to": PHONE, "at": "2026-11-23T18:30:00+24:00"},
     {"to": PHONE, "at": 1795000000},
     {"to": PHONE, "channel": "fax"},
     {"to": PHONE, "extra": 1},
@@ -90,6 +93,7 @@ BATCHES: list[dict[str, object]] = [
     {"items": [{"to": PHONE, "extra": 1}]},
     {"items": [{"to": 14155552671}]},
     {"items": [{"to": PHONE}], "at": "9999-12-31T23:59:59Z"},
+    {"items": [{"to": PHONE}], "at": "2026-11-23T18:30:00+00:60"},
     {"items": {"to": PHONE}},
     {"items": [{"to": PHONE}] * 10_001},
 ]
