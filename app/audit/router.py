@@ -2,6 +2,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service
 from app.audit.schemas import CheckRecordOut, EventOut, VerifyOut
@@ -9,7 +10,7 @@ from app.auth.dependencies import require
 from app.auth.errors import InvalidToken, KeyExpired, KeyRevoked, RateLimited, ScopeRequired
 from app.auth.principal import Principal, Scope
 from app.auth.routing import make_v1_router
-from app.auth.scoping import owned_tenant
+from app.auth.scoping import existing_tenant, owned_tenant
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.pagination import PageDep
@@ -20,18 +21,27 @@ router = make_v1_router(tags=["Audit"])
 AUTH = (InvalidToken, KeyRevoked, KeyExpired, RateLimited, ScopeRequired)
 Auditor = Annotated[Principal, Depends(require(Scope.AUDIT_READ))]
 TenantQuery = Annotated[
-    str | None, Query(max_length=40, description="Admin only: one tenant (default: all).")
+    str | None,
+    Query(
+        max_length=40,
+        description="Admin only: one tenant (default: all; 404 if it does not exist).",
+    ),
 ]
 Since = Annotated[RequestTime | None, Query(description="From this instant (inclusive).")]
 Until = Annotated[RequestTime | None, Query(description="Before this instant.")]
 
 
-def _scope(principal: Principal, tenant_id: str | None) -> tuple[str | None, bool]:
+async def _scope(
+    principal: Principal, tenant_id: str | None, session: AsyncSession
+) -> tuple[str | None, bool]:
     """(tenant, every tenant?): a tenant's key sees its own; a platform key every tenant's,
-    or one it names."""
+    or one it names (404 if there is no such tenant, as on every other route)."""
     if principal.is_admin and tenant_id is None and principal.tenant_id is None:
         return None, True
-    return owned_tenant(principal, tenant_id), False
+    tenant = owned_tenant(principal, tenant_id)
+    if tenant is not None and tenant != principal.tenant_id:
+        tenant = await existing_tenant(session, principal, tenant)
+    return tenant, False
 
 
 def _wants_csv(request: Request) -> bool:
@@ -63,7 +73,7 @@ async def list_checks(
     tenant_id: TenantQuery = None,
 ) -> Any:
     """Check records, newest first; `Accept: text/csv` streams every matching row."""
-    tenant, every = _scope(principal, tenant_id)
+    tenant, every = await _scope(principal, tenant_id, session)
     flt = service.CheckFilter(
         tenant_id=tenant,
         every_tenant=every,
@@ -92,7 +102,7 @@ async def get_check(
     tenant_id: TenantQuery = None,
 ) -> CheckRecordOut:
     """One check record."""
-    tenant, every = _scope(principal, tenant_id)
+    tenant, every = await _scope(principal, tenant_id, session)
     flt = service.CheckFilter(tenant_id=tenant, every_tenant=every)
     return CheckRecordOut.model_validate(await service.get_check(session, flt, check_id))
 
@@ -108,7 +118,7 @@ async def list_events(
     tenant_id: TenantQuery = None,
 ) -> Page[EventOut]:
     """Every change to what decides a check, newest first."""
-    tenant, every = _scope(principal, tenant_id)
+    tenant, every = await _scope(principal, tenant_id, session)
     conditions = service.event_filter(tenant, every, type, since, until)
     rows, cursor = await service.list_events(session, conditions, page)
     return Page(
@@ -123,5 +133,5 @@ async def verify(
 ) -> VerifyOut:
     """Recompute every hash chain of the tenant's check records, end to end."""
     return VerifyOut.model_validate(
-        await service.verify(session, owned_tenant(principal, tenant_id))
+        await service.verify(session, (await _scope(principal, tenant_id, session))[0])
     )

@@ -181,8 +181,8 @@ async def test_checking_for_a_tenant_that_does_not_exist_is_404(
     ):
         answer = await client.post(f"{path}?tenant_id=ten_nosuch", json=body, headers=admin)
         assert_envelope(answer, 404, "not_found")
-    kept = await client.get("/v1/audit/checks?tenant_id=ten_nosuch", headers=admin)
-    assert kept.json()["data"] == []
+    newest = (await client.get("/v1/audit/checks", headers=admin)).json()["data"]
+    assert not any(record["tenant_id"] == "ten_nosuch" for record in newest)
 
 
 async def test_a_tenant_sees_the_platforms_list_changes_but_not_its_keys(
@@ -199,3 +199,20 @@ async def test_a_tenant_sees_the_platforms_list_changes_but_not_its_keys(
     assert platform_key not in {event["target"] for event in seen}
     everything = (await client.get("/v1/audit/events", headers=admin)).json()["data"]
     assert platform_key in {event["target"] for event in everything}
+
+
+async def test_audit_routes_for_a_tenant_that_does_not_exist_are_404(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    for path in (
+        "/v1/audit/checks",
+        "/v1/audit/checks/chk_nosuch",
+        "/v1/audit/events",
+        "/v1/audit/verify",
+    ):
+        answer = await client.get(f"{path}?tenant_id=ten_nosuch", headers=admin)
+        assert_envelope(answer, 404, "not_found")
+    csv = await client.get(
+        "/v1/audit/checks?tenant_id=ten_nosuch", headers={**admin, "Accept": "text/csv"}
+    )
+    assert_envelope(csv, 404, "not_found")
