@@ -118,7 +118,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.checks = CheckWriter(
         lambda: app.state.db, slots=settings.check_writer_slots, timeout_s=2 * settings.db_timeout_s
     )
-    app.state.uploads = UploadRunner(database, app.state.reference, settings.data_dir / "uploads")
+    app.state.uploads = UploadRunner(
+        database,
+        app.state.reference,
+        settings.data_dir / "uploads",
+        max_bytes=settings.max_upload_bytes,
+    )
     app.state.auth = AuthState(
         # each worker process holds its share of every key's budget
         budgets=KeyBudgets(

@@ -10,7 +10,7 @@ from app.auth.dependencies import require
 from app.auth.errors import InvalidToken, KeyExpired, KeyRevoked, RateLimited, ScopeRequired
 from app.auth.principal import Principal, Scope
 from app.auth.routing import make_v1_router
-from app.auth.scoping import existing_tenant, owned_tenant
+from app.auth.scoping import existing_tenant
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.pagination import PageDep
@@ -36,12 +36,9 @@ async def _scope(
 ) -> tuple[str | None, bool]:
     """(tenant, every tenant?): a tenant's key sees its own; a platform key every tenant's,
     or one it names (404 if there is no such tenant, as on every other route)."""
-    if principal.is_admin and tenant_id is None and principal.tenant_id is None:
-        return None, True
-    tenant = owned_tenant(principal, tenant_id)
-    if tenant is not None and tenant != principal.tenant_id:
-        tenant = await existing_tenant(session, principal, tenant)
-    return tenant, False
+    if tenant_id is None:
+        return principal.tenant_id, principal.is_admin and principal.tenant_id is None
+    return await existing_tenant(session, principal, tenant_id), False
 
 
 def _wants_csv(request: Request) -> bool:

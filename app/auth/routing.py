@@ -70,11 +70,7 @@ def _check_parameters(request: Request) -> None:
         if isinstance(value, str) and (problem := unstorable(value)) is not None
     ]
     if fields:
-        count = len(fields)
-        raise ValidationFailed(
-            f"The request has {count} problem{'s' if count > 1 else ''}.",
-            details={"fields": fields},
-        )
+        raise ValidationFailed.fields(fields)
 
 
 def replayed(stored: idempotency.Stored) -> Response:

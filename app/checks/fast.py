@@ -28,6 +28,7 @@ from app.checks import service
 from app.checks.pipeline import CheckUnavailable, CheckWriter
 from app.core.errors import AppError, ServiceUnavailable, envelope
 from app.core.metrics import observe_checks
+from app.core.text import encodable
 
 PATH = "/v1/checks"
 BATCH_PATH = "/v1/checks/batch"
@@ -51,17 +52,6 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def _unicode(text: str) -> bool:
-    """False for text with lone surrogates, which the route's validation refuses."""
-    if text.isascii():
-        return True
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _load(body: bytes) -> Any:
     try:
         return orjson.loads(body)
@@ -70,11 +60,11 @@ def _load(body: bytes) -> Any:
 
 
 def _plain_to(to: Any) -> bool:
-    return isinstance(to, str) and len(to) <= 256 and _unicode(to)
+    return isinstance(to, str) and len(to) <= 256 and encodable(to)
 
 
 def _plain_state(state: Any) -> bool:
-    return state is None or (isinstance(state, str) and len(state) == 2 and _unicode(state))
+    return state is None or (isinstance(state, str) and len(state) == 2 and encodable(state))
 
 
 def _common(data: dict[str, Any]) -> bool:

@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -176,10 +176,8 @@ class CheckWriter:
         for state in self._slot_states:
             await state.release(broken=False)
         self._slot_states = []
-        while self._queue:
-            job = self._queue.popleft()
-            if not job.future.done():
-                job.future.set_exception(CheckUnavailable("the service is stopping"))
+        _fail(self._queue, "the service is stopping")
+        self._queue.clear()
 
     async def decide(self, items: list[Prepared]) -> list[Decided]:
         """Look up, decide and durably record these checks; raises CheckUnavailable."""
@@ -229,9 +227,7 @@ class CheckWriter:
             async with asyncio.timeout(self._bound_s):
                 results = await self._run(slot, [item for job in jobs for item in job.items])
         except asyncio.CancelledError:
-            for job in jobs:
-                if not job.future.done():
-                    job.future.set_exception(CheckUnavailable("the service is stopping"))
+            _fail(jobs, "the service is stopping")
             raise
         except Exception as exc:
             log.warning("check batch failed: %s", type(exc).__name__, exc_info=exc)
@@ -247,14 +243,10 @@ class CheckWriter:
                         if not job.future.done():
                             await self._settle(slot, [job], split=False)
                 except asyncio.CancelledError:
-                    for job in jobs:
-                        if not job.future.done():
-                            job.future.set_exception(CheckUnavailable("the service is stopping"))
+                    _fail(jobs, "the service is stopping")
                     raise
                 return
-            for job in jobs:
-                if not job.future.done():
-                    job.future.set_exception(CheckUnavailable(str(exc)))
+            _fail(jobs, str(exc))
             return
         start = 0
         for job in jobs:
@@ -319,30 +311,23 @@ class CheckWriter:
             record["hash"] = chain.link(prev, record, text)
             heads[tenant] = (seq + 1, record["hash"])
             records.append(record)
-        if len(records) >= COPY_FROM:
+        rows = [tuple(r["details_json" if c == "details" else c] for c in COLUMNS) for r in records]
+        if len(rows) >= COPY_FROM:
             # binary COPY: about a third cheaper than the unnest insert for thousands of rows,
             # but more round trips, so only for big batches
-            await raw.copy_records_to_table(
-                "check_records",
-                records=[
-                    tuple(r["details_json" if c == "details" else c] for c in COLUMNS)
-                    for r in records
-                ],
-                columns=list(COLUMNS),
-            )
-        else:
-            await raw.execute(INSERT, *_columns(records))
+            await raw.copy_records_to_table("check_records", records=rows, columns=list(COLUMNS))
+        elif rows:
+            await raw.execute(INSERT, *(list(column) for column in zip(*rows, strict=True)))
         return decided, heads
+
+
+def _fail(jobs: Iterable[Job], reason: str) -> None:
+    """Answer every job still waited for with a 503."""
+    for job in jobs:
+        if not job.future.done():
+            job.future.set_exception(CheckUnavailable(reason))
 
 
 def _expire(future: asyncio.Future[list[Decided]]) -> None:
     if not future.done():
         future.set_exception(CheckUnavailable("the database did not answer in time"))
-
-
-def _columns(records: list[dict[str, Any]]) -> list[list[Any]]:
-    columns: list[list[Any]] = [[] for _ in COLUMNS]
-    for record in records:
-        for n, name in enumerate(COLUMNS):
-            columns[n].append(record["details_json" if name == "details" else name])
-    return columns

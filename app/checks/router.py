@@ -7,7 +7,7 @@ from app.auth.dependencies import require
 from app.auth.errors import InvalidToken, KeyExpired, KeyRevoked, RateLimited, ScopeRequired
 from app.auth.principal import Principal, Scope
 from app.auth.routing import make_v1_router
-from app.auth.scoping import existing_tenant, owned_tenant
+from app.auth.scoping import existing_tenant
 from app.checks import service
 from app.checks.errors import CheckBlocked
 from app.checks.pipeline import CheckUnavailable, CheckWriter
@@ -30,7 +30,7 @@ async def _context(
     request: Request, principal: Principal, tenant_id: str | None
 ) -> service.Context:
     app = request.app
-    tenant = owned_tenant(principal, tenant_id)
+    tenant = principal.tenant_id
     if tenant_id is not None:  # a platform key checking for a tenant that does not exist: 404
         async with app.state.db.sessionmaker() as session:
             tenant = await existing_tenant(session, principal, tenant_id)

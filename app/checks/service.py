@@ -16,6 +16,7 @@ from app.checks.outcome import SUMMARY_KEYS, Decided, Prepared, batch_item
 from app.checks.pipeline import CheckWriter
 from app.core.errors import ValidationFailed
 from app.core.ids import new_record_ids
+from app.core.schemas import EARLIEST_YEAR, LATEST_YEAR
 from app.core.text import escaped
 from app.numbers.errors import InvalidPhone
 from app.numbers.parsing import PhoneNumber, parse_strict
@@ -92,9 +93,6 @@ def known_state(value: str, snapshot: Snapshot) -> bool:
     return f"US-{state}" in snapshot.region_zones or f"CA-{state}" in snapshot.region_zones
 
 
-UNKNOWN_STATE = "unknown state or province"
-
-
 def _state(value: str | None, field: str, snapshot: Snapshot) -> str | None:
     """A recipient state the rules know (US state or territory, Canadian province), upper case."""
     if value is None:
@@ -103,7 +101,7 @@ def _state(value: str | None, field: str, snapshot: Snapshot) -> str | None:
         return value.strip().upper()
     raise ValidationFailed.field(
         field,
-        UNKNOWN_STATE,
+        "unknown state or province",
         f"recipient_state {escaped(value[:16])!r} is not a US state or territory or a "
         "Canadian province.",
     )
@@ -172,9 +170,9 @@ class Preparer:
 def _instant(at: datetime | None) -> datetime:
     if at is None:
         return datetime.now(UTC)
-    if not 1900 <= at.year <= 2200:  # the rules and time-zone data mean nothing out there
+    if not EARLIEST_YEAR <= at.year <= LATEST_YEAR:  # as every time a request names
         raise ValidationFailed.field(
-            "at", "out of range", "at must be between the years 1900 and 2200."
+            "at", "out of range", f"at must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
         )
     return at.astimezone(UTC)
 
@@ -215,17 +213,12 @@ async def check_batch(
     states: list[str | None] = []
     bad: list[dict[str, str]] = []
     for n, (_, state) in enumerate(items):
-        if state is None or known_state(state, ctx.snapshot):
-            states.append(state.strip().upper() if state is not None else None)
-        else:
-            bad.append({"field": f"items[{n}].recipient_state", "problem": UNKNOWN_STATE})
+        try:
+            states.append(_state(state, f"items[{n}].recipient_state", ctx.snapshot))
+        except ValidationFailed as exc:
+            bad += (exc.details or {})["fields"]
     if bad:  # every bad item named, like any other 400
-        count = len(bad)
-        raise ValidationFailed(
-            f"The request has {count} problem{'s' if count > 1 else ''}: "
-            "recipient_state must be a US state or territory or a Canadian province.",
-            details={"fields": bad},
-        )
+        raise ValidationFailed.fields(bad)
     preparer = Preparer(ctx, _instant(at), channel, batch=True)
     ids = new_record_ids("chk", len(items))
     prepared = [

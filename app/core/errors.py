@@ -45,6 +45,15 @@ class ValidationFailed(AppError):
             details={"fields": [{"field": name, "problem": problem}]},
         )
 
+    @classmethod
+    def fields(cls, fields: list[dict[str, str]]) -> ValidationFailed:
+        """Every problem of a request at once, each `{"field", "problem"}`."""
+        count = len(fields)
+        message = (
+            "The request has 1 problem." if count == 1 else f"The request has {count} problems."
+        )
+        return cls(message, details={"fields": fields})
+
 
 class NotFound(AppError):
     code = "not_found"
@@ -154,10 +163,9 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def validation_error_response(exc: RequestValidationError) -> JSONResponse:
-    fields = validation_fields([dict(e) for e in exc.errors()])
-    count = len(fields)
-    message = "The request has 1 problem." if count == 1 else f"The request has {count} problems."
-    return error_response(ValidationFailed(message, details={"fields": fields}))
+    return error_response(
+        ValidationFailed.fields(validation_fields([dict(e) for e in exc.errors()]))
+    )
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

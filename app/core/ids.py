@@ -22,17 +22,16 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{base62(12)}"
 
 
-def new_ids(prefix: str, count: int) -> list[str]:
-    """`count` ids as new_id makes them, from one read of the system's random source."""
-    pool = secrets.token_bytes(12 * count)
-    return [f"{prefix}_{base62(12, pool[i : i + 12])}" for i in range(0, 12 * count, 12)]
-
-
-# Check ids are made several thousand times a second and grant nothing (every read of a record
-# is scoped to its tenant), so they come from a per-process generator seeded from the system's
-# random source rather than a system call each; secrets (keys) never do.
+# Check and request ids are made several thousand times a second and grant nothing (every read
+# of a record is scoped to its tenant), so they come from a per-process generator seeded from the
+# system's random source rather than a system call each; secrets (keys) never do.
 _fast = random.Random(os.urandom(32))
 os.register_at_fork(after_in_child=lambda: _fast.seed(os.urandom(32)))
+
+
+def record_bits(bits: int) -> int:
+    """Random bits for ids that must be unique but need not be unguessable."""
+    return _fast.getrandbits(bits)
 
 
 def new_record_ids(prefix: str, count: int) -> list[str]:

@@ -48,18 +48,22 @@ def observe_pool(pool: Pool) -> None:
         POOL_IDLE.set(idle())
 
 
-_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+_CHILDREN: dict[tuple[object, ...], Any] = {}
+
+
+def _child(metric: Any, *labels: str) -> Any:
+    """metric.labels(*labels), looked up once per label set (labels() takes a lock); routes
+    are templates and statuses and outcomes few, so the cache stays small."""
+    key = (id(metric), *labels)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = _CHILDREN[key] = metric.labels(*labels)
+    return child
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    key = (method, route, status)
-    children = _CHILDREN.get(key)
-    if children is None:  # labels() is a lookup under a lock: once per label set
-        children = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))
-        if len(_CHILDREN) < 10_000:  # routes are templates, statuses few: bounded anyway
-            _CHILDREN[key] = children
-    children[0].inc()
-    children[1].observe(seconds)
+    _child(REQUESTS, method, route, str(status)).inc()
+    _child(LATENCY, method, route).observe(seconds)
 
 
 def render(multiproc_dir: Path | None) -> tuple[bytes, str]:
@@ -77,14 +81,8 @@ CHECKS = Counter(
 )
 
 
-_CHECK_CHILDREN: dict[tuple[str, str], Any] = {}
-
-
 def observe_checks(counts: dict[tuple[str, str], int]) -> None:
     """(outcome, error code or "") -> how many such decisions."""
-    for key, count in counts.items():
+    for (outcome, error), count in counts.items():
         if count:
-            child = _CHECK_CHILDREN.get(key)
-            if child is None:  # outcomes and codes are a handful: bounded
-                child = _CHECK_CHILDREN[key] = CHECKS.labels(*key)
-            child.inc(count)
+            _child(CHECKS, outcome, error).inc(count)

@@ -1,22 +1,16 @@
 """The request id: echoed when the client sends a sane one, generated otherwise."""
 
-import os
-import random
 import re
 from contextvars import ContextVar
+
+from app.core.ids import record_bits
 
 _SANE = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _request_id: ContextVar[str] = ContextVar("request_id", default="req_none")
 
 
-# Request ids correlate logs; they grant nothing, so a per-process generator seeded from the
-# system's random source serves (a system call per request for them is measurable)
-_random = random.Random(os.urandom(32))
-os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(32)))
-
-
 def new_request_id() -> str:
-    return f"req_{_random.getrandbits(96):024x}"
+    return f"req_{record_bits(96):024x}"
 
 
 def pick_request_id(client_value: str | None) -> str:

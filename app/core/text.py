@@ -15,13 +15,22 @@ def escaped(text: str) -> str:
     )
 
 
+def encodable(text: str) -> bool:
+    """False for text with unpaired surrogates, which UTF-8 (and request validation) refuse."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def unstorable(text: str) -> str | None:
     """Why `text` cannot be stored or echoed as it is (PostgreSQL refuses NUL, UTF-8 refuses
     unpaired surrogates), or None when it can."""
     if "\x00" in text:
         return "must not contain NUL (\\u0000) characters"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
+    if not encodable(text):
         return "must be valid Unicode text (no unpaired surrogates)"
     return None

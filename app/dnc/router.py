@@ -163,7 +163,6 @@ async def upload_numbers(
         force=force,
         column=column,
         key_claim=uploads.key_claim_of(request, principal),
-        max_bytes=request.app.state.settings.max_upload_bytes,
     )
 
 

@@ -137,7 +137,6 @@ async def upload_opt_outs(
         force=False,
         column=column,
         key_claim=uploads.key_claim_of(request, principal),
-        max_bytes=request.app.state.settings.max_upload_bytes,
     )
 
 

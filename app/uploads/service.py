@@ -60,11 +60,18 @@ class UploadRunner:
     """Runs uploads in the background of this process and fails the orphans of dead ones."""
 
     def __init__(
-        self, database: Database | None, reference: ReferenceData, spool_dir: Path
+        self,
+        database: Database | None,
+        reference: ReferenceData,
+        spool_dir: Path,
+        max_bytes: int | None = None,
     ) -> None:
+        """`max_bytes`: the most a file may hold once decompressed (gzip), as the upload
+        limit holds its body."""
         self._database = database
         self.reference = reference
         self.spool_dir = spool_dir
+        self.max_bytes = max_bytes
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -76,22 +83,19 @@ class UploadRunner:
     def database(self, value: Database) -> None:
         self._database = value
 
-    def start(self, upload_id: str, spool: Path, max_bytes: int | None = None) -> None:
-        """`max_bytes`: the most the file may hold once decompressed (the upload limit)."""
-        task = asyncio.create_task(
-            self._run(upload_id, spool, max_bytes), name=f"upload-{upload_id}"
-        )
+    def start(self, upload_id: str, spool: Path) -> None:
+        task = asyncio.create_task(self._run(upload_id, spool), name=f"upload-{upload_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, upload_id: str, spool: Path, max_bytes: int | None) -> None:
+    async def _run(self, upload_id: str, spool: Path) -> None:
         snapshot = await self.reference.current(self.database.sessionmaker)
         await run_upload(
             engine=self.database.engine,
             upload_id=upload_id,
             spool=spool,
             in_service=snapshot.in_service,
-            max_bytes=max_bytes,
+            max_bytes=self.max_bytes,
         )
 
     async def sweep_forever(self) -> None:
@@ -237,11 +241,9 @@ async def accept_upload(
     force: bool,
     column: str | None,
     key_claim: KeyClaim | None,
-    max_bytes: int | None = None,
 ) -> Response:
     """`target`: the kind-specific columns (kind, list_id or channel and source, tenant_id),
-    resolved by the caller first, so an unknown target is a 404 before anything else.
-    `max_bytes`: the most the file may hold once decompressed (gzip), as the body limit."""
+    resolved by the caller first, so an unknown target is a 404 before anything else."""
     if _media(content_type) not in TEXT_TYPES:
         raise UnsupportedMediaType(
             "Send the file as the raw body, text/csv or text/plain "
@@ -285,7 +287,7 @@ async def accept_upload(
         raise
     body_bytes = out.model_validate(row, from_attributes=True).model_dump_json().encode()
     response = Response(body_bytes, status_code=202, media_type="application/json")
-    after_commit(session, lambda: runner.start(upload_id, spool, max_bytes))
+    after_commit(session, lambda: runner.start(upload_id, spool))
     if key_claim is not None:
         stored = idempotency.Stored(202, "application/json", body_bytes)
         claim = key_claim

@@ -232,6 +232,9 @@ async def test_a_full_batch_of_ten_thousand_and_one_over(
         )
         assert full.status_code == 200, full.text[:300]
         assert full.json()["summary"]["allowed"] == 10_000
+        # a batch this big writes its records with COPY: all there, and their chain holds
+        verdict = (await client.get("/v1/audit/verify", headers=headers)).json()
+        assert (verdict["ok"], verdict["records"], verdict["first_bad"]) == (True, 10_000, None)
         over = await client.post(
             "/v1/checks/batch", json={"items": [{"to": PHONE}] * 10_001}, headers=headers
         )
