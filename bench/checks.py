@@ -44,6 +44,7 @@ from app.core.migrations import upgrade
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dnc_import import random_numbers
+from harness import load_global_list
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 8731
@@ -162,20 +163,10 @@ def tenant_token(admin: str) -> str:
     return str(key["key"])
 
 
-async def load_global_list(dsn: str, numbers: list[int]) -> None:
+async def load_bench_list(dsn: str, numbers: list[int]) -> None:
+    await load_global_list(dsn, numbers, "lst_benchglobal", "bench registry")
     conn = await asyncpg.connect(dsn)
     try:
-        seq = await conn.fetchval(
-            "INSERT INTO dnc_lists (id, scope, name, entry_count) "
-            "VALUES ('lst_benchglobal', 'global', 'bench registry', $1) RETURNING seq",
-            len(numbers),
-        )
-        await conn.copy_records_to_table(
-            "dnc_entries",
-            records=((n, seq) for n in sorted(numbers)),
-            columns=["number", "list_seq"],
-        )
-        await conn.execute("VACUUM ANALYZE dnc_entries")
         size = await conn.fetchval(
             "SELECT pg_total_relation_size('dnc_entries')::float8 / count(*) FROM dnc_entries"
         )
@@ -223,7 +214,7 @@ def bench(args: argparse.Namespace, dsn: str, work: Path) -> None:
     numbers = random_numbers(args.list_rows + 100_000, seed=11)
     on_list, off_list = numbers[: args.list_rows], numbers[args.list_rows :]
     started = time.monotonic()
-    asyncio.run(load_global_list(dsn, on_list))
+    asyncio.run(load_bench_list(dsn, on_list))
     print(
         f"loaded {len(on_list):,} numbers into a global list in {time.monotonic() - started:.0f}s"
     )

@@ -36,21 +36,14 @@ from app.core.embedded import EmbeddedPostgres
 from app.core.migrations import upgrade
 from app.uploads.importer import run_upload
 
+sys.path.insert(0, str(Path(__file__).parent))
+from harness import numbers_in
+
 
 def random_numbers(count: int, seed: int) -> list[int]:
-    rng = random.Random(seed)
+    """`count` distinct valid numbers in the geographic area codes, the same for a seed."""
     npas = sorted(n for n, c in load_area_codes().items() if c.in_service and c.geographic)
-    seen: set[int] = set()
-    out: list[int] = []
-    while len(out) < count:
-        nxx = rng.randint(200, 999)
-        if nxx % 100 == 11 or nxx == 555:
-            continue
-        number = int(f"{rng.choice(npas)}{nxx}{rng.randint(0, 9999):04d}")
-        if number not in seen:
-            seen.add(number)
-            out.append(number)
-    return out
+    return numbers_in(npas, count, random.Random(seed))
 
 
 def import_peak_rss_mib(dsn: str, source: Path, state: Path, name: str) -> float:

@@ -60,7 +60,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import httpx
 import psutil
 
@@ -74,6 +73,7 @@ from harness import (
     admin_secret,
     day_npas,
     free_port,
+    load_global_list,
     log,
     numbers_in,
     provenance,
@@ -546,24 +546,6 @@ async def soak(
     }
 
 
-async def load_list(dsn: str, numbers: list[int]) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        seq = await conn.fetchval(
-            "INSERT INTO dnc_lists (id, scope, name, entry_count) "
-            "VALUES ('lst_soakglobal', 'global', 'soak registry', $1) RETURNING seq",
-            len(numbers),
-        )
-        await conn.copy_records_to_table(
-            "dnc_entries",
-            records=((n, seq) for n in sorted(numbers)),
-            columns=["number", "list_seq"],
-        )
-        await conn.execute("VACUUM ANALYZE dnc_entries")
-    finally:
-        await conn.close()
-
-
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop (uvicorn's own loop, installed with it) keeps the generator cheap."""
     try:
@@ -635,7 +617,7 @@ def run(args: argparse.Namespace, embedded: EmbeddedPostgres, dsn: str, work: Pa
     rng = random.Random(17)
     npas = day_npas()
     listed = numbers_in(npas, args.list_rows, rng)
-    asyncio.run(load_list(dsn, listed))
+    asyncio.run(load_global_list(dsn, listed, "lst_soakglobal", "soak registry"))
     log(f"global list of {len(listed):,} numbers loaded")
     callers = numbers_in(npas, 20_000, rng, avoid=set(listed))
     del listed
