@@ -97,6 +97,20 @@ WHERE i.inhparent = 'check_records'::regclass
 """
 
 
+def on_every_partition(statement: str) -> str:
+    """A block running `statement` (a format() pattern, %I the partition) on each partition."""
+    return f"""
+        DO $$
+        DECLARE name text;
+        BEGIN
+            FOR name IN {EXISTING} LOOP
+                EXECUTE format('{statement}', name);
+            END LOOP;
+        END
+        $$
+        """
+
+
 def upgrade() -> None:
     # the primary key (id, decided_at) finds a record by id already: one index less per insert
     op.execute("DROP INDEX ix_check_records_id")
@@ -104,33 +118,11 @@ def upgrade() -> None:
     op.execute(ENSURE_PARTITIONS.replace("@SCHEMA@", schema))
     # the owner (and whoever it grants EXECUTE to) may make partitions; not every role
     op.execute("REVOKE EXECUTE ON FUNCTION ensure_check_partitions(integer) FROM PUBLIC")
-    op.execute(
-        f"""
-        DO $$
-        DECLARE name text;
-        BEGIN
-            FOR name IN {EXISTING} LOOP
-                EXECUTE format('{NO_TRUNCATE}', name);
-            END LOOP;
-        END
-        $$
-        """
-    )
+    op.execute(on_every_partition(NO_TRUNCATE))
 
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION ensure_check_partitions(integer)")
-    op.execute(
-        f"""
-        DO $$
-        DECLARE name text;
-        BEGIN
-            FOR name IN {EXISTING} LOOP
-                EXECUTE format('DROP TRIGGER IF EXISTS check_records_no_truncate ON %I', name);
-            END LOOP;
-        END
-        $$
-        """
-    )
+    op.execute(on_every_partition("DROP TRIGGER IF EXISTS check_records_no_truncate ON %I"))
     op.execute(PREVIOUS)
     op.execute("CREATE INDEX ix_check_records_id ON check_records (id)")
