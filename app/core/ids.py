@@ -3,6 +3,7 @@
 import os
 import random
 import secrets
+import time
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -34,7 +35,26 @@ def record_bits(bits: int) -> int:
     return _fast.getrandbits(bits)
 
 
+# random bytes to base62 characters by table: byte % 62, so 0-7 come a little more often (each
+# character still carries about 5.9 bits), at a fraction of base62's cost per id
+_BYTE_TO_BASE62 = bytes(ord(_BASE62[b % 62]) for b in range(256))
+_TIME_CHARS = 7  # milliseconds since 1970 in base62: in order until the year 2081
+
+
+def _time_prefix(ms: int) -> str:
+    digits = []
+    for _ in range(_TIME_CHARS):
+        ms, rem = divmod(ms, 62)
+        digits.append(_BASE62[rem])
+    return "".join(reversed(digits))
+
+
 def new_record_ids(prefix: str, count: int) -> list[str]:
-    """`count` ids of new_id's form, for records (not for anything that must be unguessable)."""
-    pool = _fast.randbytes(12 * count)
-    return [f"{prefix}_{base62(12, pool[i : i + 12])}" for i in range(0, 12 * count, 12)]
+    """`count` ids of new_id's form, for records (not for anything that must be unguessable):
+    the time in milliseconds, then 9 random characters (about 53 bits). Records written
+    together share their first characters, so their primary-key entries land side by side at
+    the end of the index instead of on a page of their own each."""
+    head = f"{prefix}_{_time_prefix(time.time_ns() // 1_000_000)}"
+    tail = 16 - _TIME_CHARS
+    text = _fast.randbytes(tail * count).translate(_BYTE_TO_BASE62).decode("ascii")
+    return [head + text[i : i + tail] for i in range(0, tail * count, tail)]
