@@ -160,7 +160,7 @@ async def verify(session: AsyncSession, tenant_id: str | None) -> dict[str, Any]
             intact = (
                 row["lane_seq"] == expected_seq
                 and bytes(row["prev_hash"]) == prev
-                and chain.link(prev, row) == bytes(row["hash"])
+                and chain.link(prev, chain.content(row)) == bytes(row["hash"])
             )
             if not intact and first_bad is None:
                 first_bad = row["id"]

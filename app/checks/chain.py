@@ -8,8 +8,10 @@ is shared between concurrent checks. A lane's first record follows 32 zero bytes
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Mapping
+import operator
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,10 +39,15 @@ CONTENT = (
 )
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    return value
+DETAILS = CONTENT.index("details")
+INSTANTS = (CONTENT.index("decided_at"), CONTENT.index("at"))  # the timestamptz fields
+_values = operator.itemgetter(*CONTENT)
+
+
+@functools.lru_cache(maxsize=4096)
+def _instant(value: datetime) -> str:
+    # the records of one batch share their instants: each is spelled once
+    return value.astimezone(UTC).isoformat()
 
 
 def details_json(details: Any) -> str:
@@ -51,18 +58,22 @@ def details_json(details: Any) -> str:
     return orjson.dumps(details, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def canonical(record: Mapping[Any, Any], details: str | None = None) -> bytes:
-    """The record's content as bytes, the same whether built in memory or read back from
-    PostgreSQL (timestamps are microsecond UTC instants; `details` embedded as its JSON text,
-    given when the caller has it already)."""
-    content = [
-        (details if details is not None else details_json(record[field]))
-        if field == "details"
-        else _plain(record[field])
-        for field in CONTENT
-    ]
-    return orjson.dumps(content)
+def content(record: Mapping[Any, Any], details: str | None = None) -> list[Any]:
+    """The record's CONTENT values in order, `details` as its JSON text (given when the caller
+    has it already)."""
+    values = list(_values(record))
+    values[DETAILS] = details if details is not None else details_json(values[DETAILS])
+    return values
 
 
-def link(prev_hash: bytes, record: Mapping[Any, Any], details: str | None = None) -> bytes:
-    return hashlib.sha256(prev_hash + canonical(record, details)).digest()
+def canonical(values: Sequence[Any]) -> bytes:
+    """A record's content (as `content` gives it) as bytes, the same whether built in memory or
+    read back from PostgreSQL (timestamps are microsecond UTC instants)."""
+    plain = list(values)
+    for field in INSTANTS:
+        plain[field] = _instant(plain[field])
+    return orjson.dumps(plain)
+
+
+def link(prev_hash: bytes, values: Sequence[Any]) -> bytes:
+    return hashlib.sha256(prev_hash + canonical(values)).digest()

@@ -153,8 +153,7 @@ class FastChecks:
                 answer = await service.check_batch(
                     writer, ctx, items=fields["items"], at=fields.get("at"), channel=channel
                 )
-                observe_checks(service.summary_counts(answer["summary"]))
-                status, payload = 200, answer
+                counts, status, body = service.summary_counts(answer.summary), 200, answer.body
             else:
                 state = fields.get("recipient_state")
                 if state is not None and not service.known_state(state, snapshot):
@@ -167,15 +166,16 @@ class FastChecks:
                     recipient_state=state,
                     channel=channel,
                 )
-                observe_checks({(decided.record["outcome"], decided.record["error"] or ""): 1})
-                status, payload = decided.status, decided.body
+                counts = {(decided.record["outcome"], decided.record["error"] or ""): 1}
+                status, body = decided.status, orjson.dumps(decided.body)
         except CheckUnavailable:
             await _send_error(scope, send, ServiceUnavailable())
             return True
         except AppError:
             return False  # e.g. `at` out of range, an unknown state: the route answers it
+        observe_checks(counts)
         scope["route"] = scope["path"]  # the access log and metrics name the route (a template)
-        await _send_json(send, status, payload)
+        await _send(send, status, body)
         return True
 
 
@@ -186,7 +186,12 @@ async def _no_body() -> Message:
 async def _send_json(
     send: Send, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
 ) -> None:
-    body = orjson.dumps(payload)
+    await _send(send, status, orjson.dumps(payload), headers)
+
+
+async def _send(
+    send: Send, status: int, body: bytes, headers: dict[str, str] | None = None
+) -> None:
     raw = [(b"content-type", JSON_TYPE), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})

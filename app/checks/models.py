@@ -22,9 +22,10 @@ from app.core.models import Base
 check_records = Table(
     "check_records",
     Base.metadata,
-    Column("id", String(40), nullable=False),
+    # the indexed ids compare byte by byte (migration 0009)
+    Column("id", String(40, collation="C"), nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=False),
-    Column("tenant_id", String(40)),
+    Column("tenant_id", String(40, collation="C")),
     Column("api_key_id", String(40)),
     Column("request_id", String(128), nullable=False),
     Column("phone", Text, nullable=False),
@@ -35,7 +36,7 @@ check_records = Table(
     Column("outcome", String(8), nullable=False),
     Column("error", String(32)),
     Column("details", JSONB, nullable=False),
-    Column("lane", String(40), nullable=False),
+    Column("lane", String(40, collation="C"), nullable=False),
     Column("lane_seq", BigInteger, nullable=False),
     Column("prev_hash", LargeBinary, nullable=False),
     Column("hash", LargeBinary, nullable=False),

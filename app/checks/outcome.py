@@ -6,6 +6,7 @@ A check collects every violation, answers with the first of `opted_out`, `dnc_bl
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ PRECEDENCE = ("opted_out", "dnc_blocked", "call_hours_violation")
 SUMMARY_KEYS = ("allowed", "invalid_phone", *PRECEDENCE)
 
 
+@functools.lru_cache(maxsize=4096)  # a batch's items share their instants
 def utc_text(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -55,22 +57,50 @@ class Decided:
     record: dict[str, Any]  # the audit record's content, without its chain fields
 
 
-_ZONES: dict[int, tuple[HoursDecision, list[dict[str, str]]]] = {}
+@dataclass(frozen=True, slots=True)
+class View:
+    """What the answers and records of one hours verdict share."""
+
+    zones: list[dict[str, str]]
+    jurisdictions: list[str]
+    allowed: dict[str, Any] | None  # an allowed check's details
+    violation: dict[str, Any] | None  # a call_hours_violation's details
 
 
-def _zones(hours: HoursDecision) -> list[dict[str, str]]:
-    """The zones of a verdict as answered; a batch's items share a few verdicts, so the view
-    is built once per verdict (the cache holds the verdict itself, so its id stays unique)."""
-    entry = _ZONES.get(id(hours))
+_VIEWS: dict[int, tuple[HoursDecision, View]] = {}
+
+
+def _view(hours: HoursDecision) -> View:
+    """A batch's items share a few verdicts, so each verdict's view is built once (the cache
+    holds the verdict itself, so its id stays unique); the view is never changed."""
+    entry = _VIEWS.get(id(hours))
     if entry is not None and entry[0] is hours:
         return entry[1]
-    view = [
-        {"time_zone": zone, "local_time": local.isoformat()}
-        for zone, local in hours.verdict.local_times
+    verdict = hours.verdict
+    zones = [
+        {"time_zone": zone, "local_time": local.isoformat()} for zone, local in verdict.local_times
     ]
-    if len(_ZONES) > 1000:
-        _ZONES.clear()
-    _ZONES[id(hours)] = (hours, view)
+    jurisdictions = list(hours.jurisdictions)
+    allowed = violation = None
+    if verdict.allowed:
+        until = verdict.allowed_until
+        allowed = {
+            "zones": zones,
+            "jurisdictions": jurisdictions,
+            "allowed_until": utc_text(until) if until else None,
+        }
+    else:
+        following = verdict.next_allowed_at
+        violation = {
+            "zones": zones,
+            "jurisdictions": jurisdictions,
+            "rule": verdict.rule,
+            "next_allowed_at": utc_text(following) if following else None,
+        }
+    view = View(zones, jurisdictions, allowed, violation)
+    if len(_VIEWS) > 1000:
+        _VIEWS.clear()
+    _VIEWS[id(hours)] = (hours, view)
     return view
 
 
@@ -104,14 +134,24 @@ def decide(item: Prepared, found: Found | None, decided_at: datetime) -> Decided
             "request_id": item.request_id,
         }
         return Decided(400, body, _record(item, decided_at, "invalid", "invalid_phone", details))
-    found = found or Found()
-    hours = item.hours
-    verdict = hours.verdict
-    zones = _zones(hours)
+    view = _view(item.hours)
+    listed = found is not None and (found.opted_out is not None or bool(found.lists))
+    if view.allowed is not None and not listed:
+        body = {
+            "ok": True,
+            "check_id": item.check_id,
+            "to": item.number.e164,
+            "at": utc_text(item.at),
+            "zones": view.zones,
+            "jurisdictions": view.jurisdictions,
+            "allowed_until": view.allowed["allowed_until"],
+        }
+        # the details object is the view's own, shared by the records of this verdict
+        return Decided(200, body, _record(item, decided_at, "allowed", None, view.allowed))
     violations: dict[str, dict[str, Any]] = {}
-    if found.opted_out is not None:
+    if found is not None and found.opted_out is not None:
         violations["opted_out"] = found.opted_out
-    if found.lists:
+    if found is not None and found.lists:
         first = found.lists[0]
         violations["dnc_blocked"] = {
             "suppression_source": "tenant" if first["scope"] == "tenant" else "global",
@@ -120,27 +160,8 @@ def decide(item: Prepared, found: Found | None, decided_at: datetime) -> Decided
             "listed_at": first["listed_at"],
             "matches": found.lists,
         }
-    if not verdict.allowed:
-        violations["call_hours_violation"] = {
-            "zones": zones,
-            "jurisdictions": list(hours.jurisdictions),
-            "rule": verdict.rule,
-            "next_allowed_at": utc_text(verdict.next_allowed_at)
-            if verdict.next_allowed_at
-            else None,
-        }
-    if not violations:
-        body = {
-            "ok": True,
-            "check_id": item.check_id,
-            "to": item.number.e164,
-            "at": utc_text(item.at),
-            "zones": zones,
-            "jurisdictions": list(hours.jurisdictions),
-            "allowed_until": utc_text(verdict.allowed_until) if verdict.allowed_until else None,
-        }
-        details = {k: body[k] for k in ("zones", "jurisdictions", "allowed_until")}
-        return Decided(200, body, _record(item, decided_at, "allowed", None, details))
+    if view.violation is not None:
+        violations["call_hours_violation"] = view.violation
     codes = [code for code in PRECEDENCE if code in violations]
     error = codes[0]
     details = {"check_id": item.check_id, "violations": codes, **violations[error]}

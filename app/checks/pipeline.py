@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,20 +29,21 @@ log = logging.getLogger("callguard.checks")
 
 MAX_BATCH_ITEMS = 20_000
 
-# One statement for every list and opt-out lookup of a batch. Numbers come sorted, so the
-# probes of the (number, list_seq) primary key read the index in order.
+# One statement for every list and opt-out lookup of a batch: a row per number and list it is
+# on (one with NULL list columns when on none). Numbers come sorted and the CTE is materialized
+# in that order, so the probes of the (number, list_seq) primary key read the index in order
+# whatever join the planner picks for the opt-outs.
 LOOKUP = """
-SELECT q.i,
-  (SELECT jsonb_agg(jsonb_build_array(l.id, l.name, l.scope, e.listed_at)
-                    ORDER BY l.scope DESC, e.listed_at, l.id)
-     FROM dnc_entries e JOIN dnc_lists l ON l.seq = e.list_seq
-    WHERE e.number = q.number AND l.deleted_at IS NULL
-      AND (l.tenant_id IS NULL OR l.tenant_id = q.tenant)
-      AND (e.expires_at IS NULL OR e.expires_at > $4)) AS lists,
+WITH q AS MATERIALIZED (
+  SELECT q.i, q.number, q.tenant, l.id, l.name, l.scope, e.listed_at
+  FROM unnest($1::int[], $2::bigint[], $3::text[]) AS q(i, number, tenant)
+  LEFT JOIN (dnc_entries e JOIN dnc_lists l ON l.seq = e.list_seq AND l.deleted_at IS NULL)
+    ON e.number = q.number AND (l.tenant_id IS NULL OR l.tenant_id = q.tenant)
+   AND (e.expires_at IS NULL OR e.expires_at > $4))
+SELECT q.i, q.id, q.name, q.scope, q.listed_at,
   s.voice_out, s.voice_at, s.voice_channel, s.voice_source,
   s.sms_out, s.sms_at, s.sms_channel, s.sms_source
-FROM unnest($1::int[], $2::bigint[], $3::text[]) AS q(i, number, tenant)
-LEFT JOIN optout_state s ON s.tenant_id = q.tenant AND s.number = q.number
+FROM q LEFT JOIN optout_state s ON s.tenant_id = q.tenant AND s.number = q.number
 """
 
 INSERT = """
@@ -64,7 +64,11 @@ class CheckUnavailable(Exception):
 @dataclass(slots=True)
 class Job:
     items: list[Prepared]
-    future: asyncio.Future[list[Decided]]
+    future: asyncio.Future[list[Decided]]  # the decisions, once recorded
+    # the same decisions as soon as they are made, before they are recorded (for a caller that
+    # prepares its answer meanwhile; it still answers only once `future` is done)
+    decided: asyncio.Future[list[Decided]] | None = None
+    result: list[Decided] | None = None  # this job's part of its batch's decisions
 
 
 @dataclass(slots=True)
@@ -116,26 +120,36 @@ class Slot:
             await held.close()
 
 
-def _found(row: Any, channel: str, stamps: dict[str, str]) -> Found:
-    """What a lookup row says; `stamps` memoizes listed_at texts (a bulk upload lists its
-    numbers at one instant, so a batch sees few distinct ones)."""
-    lists = []
-    matches = row["lists"] or []
-    if isinstance(matches, str):  # a connection without SQLAlchemy's jsonb codec
-        matches = json.loads(matches)
-    for list_id, name, scope, listed_at in matches:
-        stamp = stamps.get(listed_at)
-        if stamp is None:
-            stamp = stamps[listed_at] = utc_text(datetime.fromisoformat(listed_at))
-        lists.append({"list_id": list_id, "list_name": name, "scope": scope, "listed_at": stamp})
-    opted_out = None
-    if row[f"{channel}_out"]:
-        opted_out = {
-            "opted_out_at": utc_text(row[f"{channel}_at"]),
-            "channel": row[f"{channel}_channel"],
-            "source": row[f"{channel}_source"],
-        }
-    return Found(lists=lists, opted_out=opted_out)
+def _found(rows: list[Any], items: list[Prepared]) -> dict[int, Found]:
+    """What the lookup rows say, per item index. Matches come tenant lists first, then by
+    listing time and list id."""
+    found: dict[int, Found] = {}
+    for row in rows:
+        i = row[0]
+        entry = found.get(i)
+        if entry is None:
+            entry = found[i] = Found(opted_out=_opted_out(row, items[i].channel))
+        if row[1] is not None:
+            entry.lists.append(
+                {"list_id": row[1], "list_name": row[2], "scope": row[3], "listed_at": row[4]}
+            )
+    for entry in found.values():
+        if len(entry.lists) > 1:
+            entry.lists.sort(key=lambda m: (m["listed_at"], m["list_id"]))
+            entry.lists.sort(key=lambda m: m["scope"] != "tenant")
+        for match in entry.lists:
+            match["listed_at"] = utc_text(match["listed_at"])
+    return found
+
+
+def _opted_out(row: Any, channel: str) -> dict[str, Any] | None:
+    if not row[f"{channel}_out"]:
+        return None
+    return {
+        "opted_out_at": utc_text(row[f"{channel}_at"]),
+        "channel": row[f"{channel}_channel"],
+        "source": row[f"{channel}_source"],
+    }
 
 
 class CheckWriter:
@@ -179,21 +193,40 @@ class CheckWriter:
         _fail(self._queue, "the service is stopping")
         self._queue.clear()
 
-    async def decide(self, items: list[Prepared]) -> list[Decided]:
-        """Look up, decide and durably record these checks; raises CheckUnavailable."""
+    async def decide(
+        self,
+        items: list[Prepared],
+        meanwhile: Callable[[list[Decided]], Awaitable[None]] | None = None,
+    ) -> list[Decided]:
+        """Look up, decide and durably record these checks; raises CheckUnavailable.
+
+        `meanwhile` is called with the decisions as soon as they are made, while their records
+        are being written (a big batch builds its answer then); should the batch be tried
+        again, it is called again with the decisions that were recorded.
+        """
         self.start()
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[Decided]] = loop.create_future()
-        self._queue.append(Job(items, future))
+        job = Job(items, loop.create_future())
+        if meanwhile is not None:
+            job.decided = loop.create_future()
+        self._queue.append(job)
         self._ready.set()
-        # the caller's bound, set on the future itself (cheaper than wait_for): a job still
-        # queued when it passes is dropped by `_take`; one already running may still be
+        # the caller's bound, set on the futures themselves (cheaper than wait_for): a job
+        # still queued when it passes is dropped by `_take`; one already running may still be
         # recorded, but its caller has its 503 and will not call on it
-        expiry = loop.call_later(self.timeout_s, _expire, future)
+        expiry = loop.call_later(self.timeout_s, _expire, job)
         try:
-            return await future
+            early = None
+            if meanwhile is not None and job.decided is not None:
+                early = await job.decided
+                await meanwhile(early)
+            decided = await job.future
+            if meanwhile is not None and decided is not early:
+                await meanwhile(decided)
+            return decided
         finally:
             expiry.cancel()
+            _retrieved(job)
 
     def _take(self) -> list[Job]:
         """The next batch: queued jobs in order, up to MAX_BATCH_ITEMS (a bigger job alone),
@@ -223,9 +256,19 @@ class CheckWriter:
 
     async def _settle(self, slot: Slot, jobs: list[Job], split: bool) -> None:
         """Run these jobs as one batch and answer them."""
+
+        def decided(results: list[Decided]) -> None:
+            start = 0
+            for job in jobs:
+                end = start + len(job.items)
+                job.result = results[start:end]
+                if job.decided is not None and not job.decided.done():
+                    job.decided.set_result(job.result)
+                start = end
+
         try:
             async with asyncio.timeout(self._bound_s):
-                results = await self._run(slot, [item for job in jobs for item in job.items])
+                await self._run(slot, [item for job in jobs for item in job.items], decided)
         except asyncio.CancelledError:
             _fail(jobs, "the service is stopping")
             raise
@@ -248,14 +291,13 @@ class CheckWriter:
                 return
             _fail(jobs, str(exc))
             return
-        start = 0
         for job in jobs:
-            end = start + len(job.items)
-            if not job.future.done():
-                job.future.set_result(results[start:end])
-            start = end
+            if not job.future.done() and job.result is not None:
+                job.future.set_result(job.result)
 
-    async def _run(self, slot: Slot, items: list[Prepared]) -> list[Decided]:
+    async def _run(
+        self, slot: Slot, items: list[Prepared], decided: Callable[[list[Decided]], None]
+    ) -> None:
         valid = sorted(
             (item.number.as_int, i, item.tenant_id)
             for i, item in enumerate(items)
@@ -266,21 +308,26 @@ class CheckWriter:
             async with database.sessionmaker() as session:
                 connection = await session.connection()
                 raw = (await connection.get_raw_connection()).driver_connection
-                decided, heads = await self._write(raw, slot.lane, items, valid)
+                heads = await self._write(raw, slot.lane, items, valid, decided)
                 await session.commit()
         else:
             raw = await slot.hold(database)
             try:
-                decided, heads = await self._write(raw, slot.lane, items, valid)
+                heads = await self._write(raw, slot.lane, items, valid, decided)
             except BaseException:
                 await asyncio.shield(slot.release(broken=True))
                 raise
         slot.lane.heads = heads
-        return decided
 
     async def _write(
-        self, raw: Any, lane: Lane, items: list[Prepared], valid: list[tuple[int, int, str | None]]
-    ) -> tuple[list[Decided], dict[str | None, tuple[int, bytes]]]:
+        self,
+        raw: Any,
+        lane: Lane,
+        items: list[Prepared],
+        valid: list[tuple[int, int, str | None]],
+        on_decided: Callable[[list[Decided]], None],
+    ) -> dict[str | None, tuple[int, bytes]]:
+        """Look up, decide, then write the records; the lane's new heads once written."""
         found: dict[int, Found] = {}
         decided_at = datetime.now(UTC)  # entries expiring by now no longer match
         if valid:
@@ -291,43 +338,60 @@ class CheckWriter:
                 [tenant for _, _, tenant in valid],
                 decided_at,
             )
-            stamps: dict[str, str] = {}
-            for row in rows:
-                found[row["i"]] = _found(row, items[row["i"]].channel, stamps)
+            found = _found(rows, items)
             if len(found) != len(valid):  # never decide a number that was not looked up
                 raise CheckUnavailable(f"the lookup answered {len(found)} of {len(valid)} numbers")
         decided = [decide(item, found.get(i), decided_at) for i, item in enumerate(items)]
+        on_decided(decided)
         heads = dict(lane.heads)
-        records = []
-        for result in decided:
-            record = result.record
-            tenant = record["tenant_id"]
-            seq, prev = heads.get(tenant, (0, chain.GENESIS))
-            record["lane"] = lane.id
-            record["lane_seq"] = seq + 1
-            record["prev_hash"] = prev
-            text = chain.details_json(record["details"])
-            record["details_json"] = text
-            record["hash"] = chain.link(prev, record, text)
-            heads[tenant] = (seq + 1, record["hash"])
-            records.append(record)
-        rows = [tuple(r["details_json" if c == "details" else c] for c in COLUMNS) for r in records]
-        if len(rows) >= COPY_FROM:
+        rows = _chained(decided, lane.id, heads)
+        if len(decided) >= COPY_FROM:
             # binary COPY: about a third cheaper than the unnest insert for thousands of rows,
-            # but more round trips, so only for big batches
+            # but more round trips, so only for big batches. The rows are hashed as COPY sends
+            # them: PostgreSQL stores the first while the last are still being hashed.
             await raw.copy_records_to_table("check_records", records=rows, columns=list(COLUMNS))
-        elif rows:
-            await raw.execute(INSERT, *(list(column) for column in zip(*rows, strict=True)))
-        return decided, heads
+        else:
+            columns = zip(*rows, strict=True)
+            await raw.execute(INSERT, *(list(column) for column in columns))
+        return heads
+
+
+def _chained(
+    decided: list[Decided], lane: str, heads: dict[str | None, tuple[int, bytes]]
+) -> Iterator[tuple[Any, ...]]:
+    """The records as rows of COLUMNS, each chained to the one before it in its tenant's chain
+    of this lane; `heads` follows along."""
+    texts: dict[int, str] = {}  # details objects shared by several records, encoded once
+    for result in decided:
+        record = result.record
+        tenant = record["tenant_id"]
+        seq, prev = heads.get(tenant, (0, chain.GENESIS))
+        record["lane"] = lane
+        record["lane_seq"] = seq = seq + 1
+        details = record["details"]
+        text = texts.get(id(details))
+        if text is None:
+            text = texts[id(details)] = chain.details_json(details)
+        values = chain.content(record, text)
+        digest = chain.link(prev, values)
+        heads[tenant] = (seq, digest)
+        yield (*values, prev, digest)
 
 
 def _fail(jobs: Iterable[Job], reason: str) -> None:
     """Answer every job still waited for with a 503."""
     for job in jobs:
-        if not job.future.done():
-            job.future.set_exception(CheckUnavailable(reason))
+        for future in (job.decided, job.future):
+            if future is not None and not future.done():
+                future.set_exception(CheckUnavailable(reason))
 
 
-def _expire(future: asyncio.Future[list[Decided]]) -> None:
-    if not future.done():
-        future.set_exception(CheckUnavailable("the database did not answer in time"))
+def _expire(job: Job) -> None:
+    _fail([job], "the database did not answer in time")
+
+
+def _retrieved(job: Job) -> None:
+    """Mark a failed job's futures as seen (a caller stops at the first that fails)."""
+    for future in (job.decided, job.future):
+        if future is not None and future.done() and not future.cancelled():
+            future.exception()

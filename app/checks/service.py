@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
+import orjson
 import pytz
 
 from app.callingrules.decide import HoursDecision, decide_hours
@@ -202,6 +203,32 @@ def summary_counts(summary: dict[str, int]) -> dict[tuple[str, str], int]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class BatchAnswer:
+    summary: dict[str, int]
+    body: bytes  # the 200 answer as JSON
+
+
+ANSWER_CHUNK = 1000  # items encoded between two yields to the event loop
+
+
+async def _batch_answer(items: list[tuple[str, str | None]], decided: list[Decided]) -> BatchAnswer:
+    """The batch's answer, built in chunks with the event loop let run in between: this runs
+    while the batch's records are sent to PostgreSQL, which the loop keeps feeding."""
+    summary = dict.fromkeys(SUMMARY_KEYS, 0)
+    parts = []
+    for start in range(0, len(decided), ANSWER_CHUNK):
+        results = []
+        end = start + ANSWER_CHUNK
+        for (to, _), result in zip(items[start:end], decided[start:end], strict=True):
+            results.append(batch_item(escaped(to), result))
+            summary["allowed" if result.status == 200 else result.body["error"]] += 1
+        parts.append(orjson.dumps(results)[1:-1])  # the items, without the list's brackets
+        await asyncio.sleep(0)
+    body = b'{"results":[%b],"summary":%b}' % (b",".join(parts), orjson.dumps(summary))
+    return BatchAnswer(summary, body)
+
+
 async def check_batch(
     writer: CheckWriter,
     ctx: Context,
@@ -209,7 +236,7 @@ async def check_batch(
     items: list[tuple[str, str | None]],
     at: datetime | None,
     channel: str,
-) -> dict[str, Any]:
+) -> BatchAnswer:
     states: list[str | None] = []
     bad: list[dict[str, str]] = []
     for n, (_, state) in enumerate(items):
@@ -225,11 +252,10 @@ async def check_batch(
         preparer.item(to, state, check_id)
         for (to, _), state, check_id in zip(items, states, ids, strict=True)
     ]
-    decided = await writer.decide(prepared)
-    summary = dict.fromkeys(SUMMARY_KEYS, 0)
-    results = []
-    for (to, _), result in zip(items, decided, strict=True):
-        results.append(batch_item(escaped(to), result))
-        key = "allowed" if result.status == 200 else result.body["error"]
-        summary[key] += 1
-    return {"results": results, "summary": summary}
+    answers: list[BatchAnswer] = []
+
+    async def answer(decided: list[Decided]) -> None:
+        answers.append(await _batch_answer(items, decided))
+
+    await writer.decide(prepared, meanwhile=answer)
+    return answers[-1]  # built from the decisions that were recorded

@@ -70,4 +70,5 @@ def test_a_record_hashes_as_it_did_with_the_standard_library(
         for field in chain.CONTENT
     ]
     assert chain.details_json(details) == text
-    assert chain.canonical(record) == _stdlib(content, sort_keys=False)
+    assert chain.canonical(chain.content(record)) == _stdlib(content, sort_keys=False)
+    assert chain.canonical(chain.content(record, text)) == _stdlib(content, sort_keys=False)

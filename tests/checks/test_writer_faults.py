@@ -90,10 +90,10 @@ async def test_a_request_the_database_refuses_fails_alone_not_its_batch(
     tenant_id, headers = await tenant_with_key(client, admin)
     write = CheckWriter._write
 
-    async def refusing(self: CheckWriter, raw: Any, lane: Any, items: Any, valid: Any) -> Any:
+    async def refusing(self: CheckWriter, raw: Any, lane: Any, items: Any, *rest: Any) -> Any:
         if any(item.recipient_state == "WY" for item in items):
             raise asyncpg.exceptions.DataError("refused for this test")
-        return await write(self, raw, lane, items, valid)
+        return await write(self, raw, lane, items, *rest)
 
     monkeypatch.setattr(CheckWriter, "_write", refusing)
     ctx = service.Context(
@@ -127,6 +127,66 @@ async def test_a_request_the_database_refuses_fails_alone_not_its_batch(
     assert len(records) == 11
     verdict = (await client.get("/v1/audit/verify", headers=headers)).json()
     assert verdict["ok"] is True, verdict
+
+
+async def test_a_batch_tried_again_answers_what_was_recorded(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch builds its answer from its decisions while their records are written. If the
+    database then refuses another request of the same batch, the batch is tried again, and a
+    number listed in between is decided anew: the answer is the decision recorded, not the
+    one the answer was first built from."""
+    tenant_id, headers = await tenant_with_key(client, admin)
+    created = await client.post("/v1/dnc/lists", json={"name": "late"}, headers=headers)
+    list_id = created.json()["id"]
+    write = CheckWriter._write
+    attempts: list[list[str]] = []
+
+    async def refusing(
+        self: CheckWriter, raw: Any, lane: Any, items: Any, valid: Any, on_decided: Any
+    ) -> Any:
+        attempts.append([item.recipient_state for item in items])
+        if any(item.recipient_state == "WY" for item in items):
+
+            def then_refuse(decided: Any) -> None:
+                on_decided(decided)  # the answers are being built from these
+                raise asyncpg.exceptions.DataError("refused for this test")
+
+            return await write(self, raw, lane, items, valid, then_refuse)
+        await raw.execute(  # listed between the two attempts
+            "INSERT INTO dnc_entries (number, list_seq)"
+            " SELECT $1, seq FROM dnc_lists WHERE id = $2",
+            int(PHONE[2:]),
+            list_id,
+        )
+        return await write(self, raw, lane, items, valid, on_decided)
+
+    monkeypatch.setattr(CheckWriter, "_write", refusing)
+    ctx = service.Context(
+        snapshot=await app.state.reference.current(app.state.db.sessionmaker),
+        laws=app.state.laws,
+        holidays=app.state.holidays,
+        tenant_id=tenant_id,
+        api_key_id=None,
+        request_id="req_test",
+    )
+    at = datetime.fromisoformat(MONDAY_1030_PT)
+    good, refused = await asyncio.gather(
+        service.check_batch(app.state.checks, ctx, items=[(PHONE, "CA")], at=at, channel="voice"),
+        service.check_batch(app.state.checks, ctx, items=[(PHONE, "WY")], at=at, channel="voice"),
+        return_exceptions=True,
+    )
+    assert attempts == [["CA", "WY"], ["CA"], ["WY"]], attempts
+    assert isinstance(refused, pipeline.CheckUnavailable), refused
+    assert isinstance(good, service.BatchAnswer), good
+    [item] = json.loads(good.body)["results"]
+    assert (item["ok"], item["error"]) == (False, "dnc_blocked"), item
+    assert good.summary["dnc_blocked"] == 1
+    records = (await client.get("/v1/audit/checks", headers=headers)).json()["data"]
+    assert [(r["check_id"], r["error"]) for r in records] == [(item["check_id"], "dnc_blocked")]
 
 
 async def test_a_lookup_that_answers_short_is_503_never_ok(
