@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -12,10 +13,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
-from app.core.embedded import EmbeddedPostgres
+from app.core.embedded import MIB, EmbeddedPostgres, shared_buffers_mib
 
 CALLGUARD = str(Path(sys.executable).with_name("callguard"))
 
@@ -83,6 +85,32 @@ def test_embedded_serve_stops_cleanly_with_no_stray_process(
     assert embedded.processes() == []
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+
+
+def test_the_embedded_server_is_sized_for_registry_lists(
+    serve: tuple[subprocess.Popen[bytes], int, Path],
+) -> None:
+    """A new embedded cluster gets shared_buffers for the machine, not the stock 128 MiB."""
+    proc, port, data_dir = serve
+    assert _wait_ready(port, proc).status_code == 200
+    embedded = EmbeddedPostgres(data_dir)
+    try:
+        url = embedded.start()  # adopts the running server
+
+        async def shared_buffers() -> int:
+            connection = await asyncpg.connect(url)
+            try:
+                sql = "SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = $1"
+                return int(await connection.fetchval(sql, "shared_buffers"))
+            finally:
+                await connection.close()
+
+        assert asyncio.run(shared_buffers()) == shared_buffers_mib()
+    finally:
+        embedded.close()
+    assert shared_buffers_mib(512 * MIB) == 128
+    assert shared_buffers_mib(2048 * MIB) == 512
+    assert shared_buffers_mib(64 * 1024 * MIB) == 1024
 
 
 def test_first_serve_prints_a_working_admin_key(
