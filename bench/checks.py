@@ -191,13 +191,14 @@ def batch_bodies(on_list: list[int], off_list: list[int], times: int) -> list[li
 
 
 def time_batches(token: str, batches: list[list[int]]) -> list[float]:
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     seconds = []
     with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=60) as client:
         for picked in batches:
-            body = {"items": [{"to": f"+1{n}"} for n in picked], "at": BODY["at"]}
+            items = [{"to": f"+1{n}"} for n in picked]
+            body = json.dumps({"items": items, "at": BODY["at"]}).encode()  # not timed
             started = time.perf_counter()
-            response = client.post("/v1/checks/batch", json=body, headers=headers)
+            response = client.post("/v1/checks/batch", content=body, headers=headers)
             seconds.append(time.perf_counter() - started)
             response.raise_for_status()
             summary = response.json()["summary"]

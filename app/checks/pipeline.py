@@ -120,15 +120,25 @@ class Slot:
             await held.close()
 
 
-def _found(rows: list[Any], items: list[Prepared]) -> dict[int, Found]:
-    """What the lookup rows say, per item index. Matches come tenant lists first, then by
-    listing time and list id."""
+# where each channel's opt-out columns start in a LOOKUP row (out, at, channel, source)
+OPTOUT_COLUMNS = {"voice": 5, "sms": 9}
+
+
+def _found(rows: list[Any], items: list[Prepared]) -> tuple[dict[int, Found], int]:
+    """What the lookup rows say of the numbers on a list or opted out, per item index (a
+    number on neither has no entry), and how many numbers the lookup answered. Matches come
+    tenant lists first, then by listing time and list id."""
     found: dict[int, Found] = {}
+    answered = set()
     for row in rows:
         i = row[0]
+        answered.add(i)
+        at = OPTOUT_COLUMNS[items[i].channel]
+        if row[1] is None and not row[at]:
+            continue
         entry = found.get(i)
         if entry is None:
-            entry = found[i] = Found(opted_out=_opted_out(row, items[i].channel))
+            entry = found[i] = Found(opted_out=_opted_out(row, at))
         if row[1] is not None:
             entry.lists.append(
                 {"list_id": row[1], "list_name": row[2], "scope": row[3], "listed_at": row[4]}
@@ -139,17 +149,13 @@ def _found(rows: list[Any], items: list[Prepared]) -> dict[int, Found]:
             entry.lists.sort(key=lambda m: m["scope"] != "tenant")
         for match in entry.lists:
             match["listed_at"] = utc_text(match["listed_at"])
-    return found
+    return found, len(answered)
 
 
-def _opted_out(row: Any, channel: str) -> dict[str, Any] | None:
-    if not row[f"{channel}_out"]:
+def _opted_out(row: Any, at: int) -> dict[str, Any] | None:
+    if not row[at]:
         return None
-    return {
-        "opted_out_at": utc_text(row[f"{channel}_at"]),
-        "channel": row[f"{channel}_channel"],
-        "source": row[f"{channel}_source"],
-    }
+    return {"opted_out_at": utc_text(row[at + 1]), "channel": row[at + 2], "source": row[at + 3]}
 
 
 class CheckWriter:
@@ -338,17 +344,16 @@ class CheckWriter:
                 [tenant for _, _, tenant in valid],
                 decided_at,
             )
-            found = _found(rows, items)
-            if len(found) != len(valid):  # never decide a number that was not looked up
-                raise CheckUnavailable(f"the lookup answered {len(found)} of {len(valid)} numbers")
-        decided = [decide(item, found.get(i), decided_at) for i, item in enumerate(items)]
-        on_decided(decided)
+            found, answered = _found(rows, items)
+            if answered != len(valid):  # never decide a number that was not looked up
+                raise CheckUnavailable(f"the lookup answered {answered} of {len(valid)} numbers")
         heads = dict(lane.heads)
-        rows = _chained(decided, lane.id, heads)
-        if len(decided) >= COPY_FROM:
+        rows = _records(items, found, decided_at, lane.id, heads, on_decided)
+        if len(items) >= COPY_FROM:
             # binary COPY: about a third cheaper than the unnest insert for thousands of rows,
-            # but more round trips, so only for big batches. The rows are hashed as COPY sends
-            # them: PostgreSQL stores the first while the last are still being hashed.
+            # but more round trips, so only for big batches. Checks are decided and their
+            # records hashed as COPY sends them: PostgreSQL stores the first records while the
+            # last are still being decided.
             await raw.copy_records_to_table("check_records", records=rows, columns=list(COLUMNS))
         else:
             columns = zip(*rows, strict=True)
@@ -356,13 +361,22 @@ class CheckWriter:
         return heads
 
 
-def _chained(
-    decided: list[Decided], lane: str, heads: dict[str | None, tuple[int, bytes]]
+def _records(
+    items: list[Prepared],
+    found: dict[int, Found],
+    decided_at: datetime,
+    lane: str,
+    heads: dict[str | None, tuple[int, bytes]],
+    on_decided: Callable[[list[Decided]], None],
 ) -> Iterator[tuple[Any, ...]]:
-    """The records as rows of COLUMNS, each chained to the one before it in its tenant's chain
-    of this lane; `heads` follows along."""
+    """Decides each check and yields its record as a row of COLUMNS, chained to the one before
+    it in its tenant's chain of this lane (`heads` follows along); once every check is decided,
+    hands the decisions to `on_decided` (before the last rows are stored)."""
     texts: dict[int, str] = {}  # details objects shared by several records, encoded once
-    for result in decided:
+    decided = []
+    for i, item in enumerate(items):
+        result = decide(item, found.get(i), decided_at)
+        decided.append(result)
         record = result.record
         tenant = record["tenant_id"]
         seq, prev = heads.get(tenant, (0, chain.GENESIS))
@@ -376,6 +390,7 @@ def _chained(
         digest = chain.link(prev, values)
         heads[tenant] = (seq, digest)
         yield (*values, prev, digest)
+    on_decided(decided)
 
 
 def _fail(jobs: Iterable[Job], reason: str) -> None:
