@@ -110,6 +110,38 @@ async def test_dnc_details_name_every_matching_list_tenant_first(
     assert [m["list_id"] for m in theirs["details"]["matches"]] == [global_id]
 
 
+async def test_matches_of_one_scope_come_in_listing_order_in_checks_and_batches(
+    client: httpx.AsyncClient, admin: dict[str, str], connection: AsyncConnection
+) -> None:
+    """Lists of the same scope are named by when the number was listed on them, not by when
+    the lists were made: the older list here lists the number last."""
+    _, headers = await tenant_with_key(client, admin)
+    older = await _list_with(client, headers, "older")
+    newer = await _list_with(client, headers, "newer")
+    # the test runs in one transaction, where now() stands still: list on `newer` a day earlier
+    await connection.execute(
+        text(
+            "UPDATE dnc_entries SET listed_at = listed_at - interval '1 day' "
+            "WHERE list_seq = (SELECT seq FROM dnc_lists WHERE id = :id)"
+        ),
+        {"id": newer},
+    )
+    single = assert_envelope(await _check(client, headers, at=MONDAY_1030_PT), 422, "dnc_blocked")
+    batch = await client.post(
+        "/v1/checks/batch",
+        json={"items": [{"to": PHONE}, {"to": "+12024561111"}], "at": MONDAY_1030_PT},
+        headers=headers,
+    )
+    assert batch.status_code == 200, batch.text
+    listed, clean = batch.json()["results"]
+    assert clean["ok"] is True
+    for details in (single["details"], listed["details"]):
+        assert details["list_id"] == newer
+        assert [m["list_id"] for m in details["matches"]] == [newer, older]
+        first, second = (m["listed_at"] for m in details["matches"])
+        assert first < second
+
+
 async def test_an_expired_entry_and_a_deleted_list_do_not_block(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
