@@ -44,10 +44,15 @@ INSTANTS = (CONTENT.index("decided_at"), CONTENT.index("at"))  # the timestamptz
 _values = operator.itemgetter(*CONTENT)
 
 
-@functools.lru_cache(maxsize=4096)
 def _instant(value: datetime) -> str:
-    # the records of one batch share their instants: each is spelled once
-    return value.astimezone(UTC).isoformat()
+    # the records of one batch share their instants: each UTC one is spelled once (only UTC:
+    # two local times that differ only in `fold` are equal keys but different instants)
+    return _utc_instant(value) if value.tzinfo is UTC else value.astimezone(UTC).isoformat()
+
+
+@functools.lru_cache(maxsize=4096)
+def _utc_instant(value: datetime) -> str:
+    return value.isoformat()
 
 
 def details_json(details: Any) -> str:

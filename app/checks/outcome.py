@@ -18,9 +18,17 @@ PRECEDENCE = ("opted_out", "dnc_blocked", "call_hours_violation")
 SUMMARY_KEYS = ("allowed", "invalid_phone", *PRECEDENCE)
 
 
-@functools.lru_cache(maxsize=4096)  # a batch's items share their instants
 def utc_text(value: datetime) -> str:
+    # a batch's items share their instants: each UTC one is spelled once (only UTC: two local
+    # times that differ only in `fold` are equal keys but different instants)
+    if value.tzinfo is UTC:
+        return _utc_text(value)
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@functools.lru_cache(maxsize=4096)
+def _utc_text(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
 
 
 @dataclass(slots=True)

@@ -232,6 +232,8 @@ class CheckWriter:
             return decided
         finally:
             expiry.cancel()
+            if not job.future.done():  # the caller was cancelled: its job is not taken
+                job.future.cancel()
             _retrieved(job)
 
     def _take(self) -> list[Job]:
@@ -348,15 +350,15 @@ class CheckWriter:
             if answered != len(valid):  # never decide a number that was not looked up
                 raise CheckUnavailable(f"the lookup answered {answered} of {len(valid)} numbers")
         heads = dict(lane.heads)
-        rows = _records(items, found, decided_at, lane.id, heads, on_decided)
+        records = _records(items, found, decided_at, lane.id, heads, on_decided)
         if len(items) >= COPY_FROM:
             # binary COPY: about a third cheaper than the unnest insert for thousands of rows,
             # but more round trips, so only for big batches. Checks are decided and their
             # records hashed as COPY sends them: PostgreSQL stores the first records while the
             # last are still being decided.
-            await raw.copy_records_to_table("check_records", records=rows, columns=list(COLUMNS))
-        else:
-            columns = zip(*rows, strict=True)
+            await raw.copy_records_to_table("check_records", records=records, columns=list(COLUMNS))
+        elif items:
+            columns = zip(*records, strict=True)
             await raw.execute(INSERT, *(list(column) for column in columns))
         return heads
 

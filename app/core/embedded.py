@@ -25,12 +25,22 @@ log = logging.getLogger("callguard.embedded")
 MIB = 1024 * 1024
 
 
+def memory_bytes() -> int:
+    """The machine's memory, or the container's limit when one is set (cgroup v2)."""
+    total = int(psutil.virtual_memory().total)
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
+        return total
+    return min(total, int(limit)) if limit.isdigit() else total
+
+
 def shared_buffers_mib(total_bytes: int | None = None) -> int:
-    """A quarter of the machine's memory (PostgreSQL's own advice for a dedicated server), at
-    least the stock 128 MiB and at most 1 GiB: PostgreSQL's stock 128 MiB cannot hold the index
-    of a registry-scale DNC list (10 million numbers take about 300 MiB), so every check would
-    read its pages through the kernel."""
-    total = total_bytes if total_bytes is not None else psutil.virtual_memory().total
+    """A quarter of the memory (PostgreSQL's own advice for a dedicated server), at least the
+    stock 128 MiB and at most 1 GiB: PostgreSQL's stock 128 MiB cannot hold the index of a
+    registry-scale DNC list (10 million numbers take about 300 MiB), so every check would read
+    its pages through the kernel."""
+    total = total_bytes if total_bytes is not None else memory_bytes()
     return max(128, min(1024, total // 4 // MIB))
 
 
@@ -60,8 +70,10 @@ class EmbeddedPostgres:
         return plain_url(async_url(server_url).set(database=DATABASE_NAME))
 
     def _configure(self) -> None:
-        """Settings for a cluster this process has just created (so no other process uses it
-        yet); they take effect on the restart here and stay in the data directory."""
+        """Settings for a cluster this process has just created; they take effect on the
+        restart here and stay in the data directory. Two commands started at the same moment on
+        an empty data directory would both restart it (the later one's first statements could
+        fail once); a server that will not start again with them says so in its log."""
         server = self._server
         assert server is not None
         settings = {"shared_buffers": f"{shared_buffers_mib()}MB"}

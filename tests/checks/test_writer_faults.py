@@ -215,6 +215,23 @@ async def test_a_job_whose_caller_gave_up_is_not_taken() -> None:
     assert not writer._queue
 
 
+async def test_a_cancelled_callers_job_is_not_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A caller cancelled while it waits for its decisions leaves no job to run."""
+    writer = CheckWriter(lambda: None, slots=1, timeout_s=5.0)  # type: ignore[arg-type,return-value]
+    monkeypatch.setattr(writer, "start", lambda: None)  # no slots: the job stays queued
+
+    async def meanwhile(decided: Any) -> None:
+        raise AssertionError("never decided")
+
+    task = asyncio.create_task(writer.decide([], meanwhile=meanwhile))
+    await asyncio.sleep(0)
+    assert len(writer._queue) == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert writer._take() == []
+
+
 async def test_a_batch_with_bad_states_names_every_bad_item(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
