@@ -20,6 +20,7 @@ from app.checks.models import check_records as t
 from app.core.db import Database
 from app.core.errors import NotFound
 from app.core.pagination import PageRequest, encode_cursor
+from app.core.schemas import rfc3339_utc
 
 CSV_FIELDS = (
     "check_id",
@@ -117,7 +118,7 @@ def _csv_value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        return rfc3339_utc(value)
     if isinstance(value, dict | list):
         return json.dumps(value, separators=(",", ":"), sort_keys=True)
     return str(value)

@@ -8,14 +8,14 @@ is shared between concurrent checks. A lane's first record follows 32 zero bytes
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import operator
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+
+from app.core.schemas import utc_isoformat
 
 GENESIS = bytes(32)
 
@@ -44,17 +44,6 @@ INSTANTS = (CONTENT.index("decided_at"), CONTENT.index("at"))  # the timestamptz
 _values = operator.itemgetter(*CONTENT)
 
 
-def _instant(value: datetime) -> str:
-    # the records of one batch share their instants: each UTC one is spelled once (only UTC:
-    # two local times that differ only in `fold` are equal keys but different instants)
-    return _utc_instant(value) if value.tzinfo is UTC else value.astimezone(UTC).isoformat()
-
-
-@functools.lru_cache(maxsize=4096)
-def _utc_instant(value: datetime) -> str:
-    return value.isoformat()
-
-
 def details_json(details: Any) -> str:
     """The details as stored and as hashed: sorted keys, no spaces, UTF-8 unescaped (jsonb keeps
     the values, not the spelling, so the spelling is fixed here on both sides). orjson writes
@@ -76,7 +65,7 @@ def canonical(values: Sequence[Any]) -> bytes:
     read back from PostgreSQL (timestamps are microsecond UTC instants)."""
     plain = list(values)
     for field in INSTANTS:
-        plain[field] = _instant(plain[field])
+        plain[field] = utc_isoformat(plain[field])
     return orjson.dumps(plain)
 
 

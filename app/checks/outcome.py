@@ -6,29 +6,16 @@ A check collects every violation, answers with the first of `opted_out`, `dnc_bl
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from app.callingrules.decide import HoursDecision
+from app.core.schemas import rfc3339_utc
 from app.numbers.parsing import PhoneNumber
 
 PRECEDENCE = ("opted_out", "dnc_blocked", "call_hours_violation")
 SUMMARY_KEYS = ("allowed", "invalid_phone", *PRECEDENCE)
-
-
-def utc_text(value: datetime) -> str:
-    # a batch's items share their instants: each UTC one is spelled once (only UTC: two local
-    # times that differ only in `fold` are equal keys but different instants)
-    if value.tzinfo is UTC:
-        return _utc_text(value)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-@functools.lru_cache(maxsize=4096)
-def _utc_text(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
 
 
 @dataclass(slots=True)
@@ -95,7 +82,7 @@ def _view(hours: HoursDecision) -> View:
         allowed = {
             "zones": zones,
             "jurisdictions": jurisdictions,
-            "allowed_until": utc_text(until) if until else None,
+            "allowed_until": rfc3339_utc(until) if until else None,
         }
     else:
         following = verdict.next_allowed_at
@@ -103,7 +90,7 @@ def _view(hours: HoursDecision) -> View:
             "zones": zones,
             "jurisdictions": jurisdictions,
             "rule": verdict.rule,
-            "next_allowed_at": utc_text(following) if following else None,
+            "next_allowed_at": rfc3339_utc(following) if following else None,
         }
     view = View(zones, jurisdictions, allowed, violation)
     if len(_VIEWS) > 1000:
@@ -149,7 +136,7 @@ def decide(item: Prepared, found: Found | None, decided_at: datetime) -> Decided
             "ok": True,
             "check_id": item.check_id,
             "to": item.number.e164,
-            "at": utc_text(item.at),
+            "at": rfc3339_utc(item.at),
             "zones": view.zones,
             "jurisdictions": view.jurisdictions,
             "allowed_until": view.allowed["allowed_until"],

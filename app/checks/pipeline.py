@@ -21,9 +21,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.checks import chain
-from app.checks.outcome import Decided, Found, Prepared, decide, utc_text
+from app.checks.outcome import Decided, Found, Prepared, decide
 from app.core.db import Database, is_unavailable
 from app.core.ids import new_id
+from app.core.schemas import rfc3339_utc
 
 log = logging.getLogger("callguard.checks")
 
@@ -145,17 +146,16 @@ def _found(rows: list[Any], items: list[Prepared]) -> tuple[dict[int, Found], in
             )
     for entry in found.values():
         if len(entry.lists) > 1:
-            entry.lists.sort(key=lambda m: (m["listed_at"], m["list_id"]))
-            entry.lists.sort(key=lambda m: m["scope"] != "tenant")
+            entry.lists.sort(key=lambda m: (m["scope"] != "tenant", m["listed_at"], m["list_id"]))
         for match in entry.lists:
-            match["listed_at"] = utc_text(match["listed_at"])
+            match["listed_at"] = rfc3339_utc(match["listed_at"])
     return found, len(answered)
 
 
 def _opted_out(row: Any, at: int) -> dict[str, Any] | None:
     if not row[at]:
         return None
-    return {"opted_out_at": utc_text(row[at + 1]), "channel": row[at + 2], "source": row[at + 3]}
+    return {"opted_out_at": rfc3339_utc(row[at + 1]), "channel": row[at + 2], "source": row[at + 3]}
 
 
 class CheckWriter:

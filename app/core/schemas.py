@@ -1,5 +1,6 @@
 """Shared schema pieces: UTC timestamps with Z, strict input models, pages."""
 
+import functools
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -17,11 +18,26 @@ from app.core.text import unstorable
 T = TypeVar("T")
 
 
-def _rfc3339_utc(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+def utc_isoformat(value: datetime) -> str:
+    """The instant in UTC, ISO 8601 with `+00:00`. A batch's checks and records share their
+    instants, so each UTC value is spelled once (only UTC values are cached: two local times
+    that differ only in `fold` are equal keys but different instants)."""
+    if value.tzinfo is UTC:
+        return _utc_isoformat(value)
+    return value.astimezone(UTC).isoformat()
 
 
-UtcDatetime = Annotated[datetime, PlainSerializer(_rfc3339_utc, return_type=str)]
+@functools.lru_cache(maxsize=4096)
+def _utc_isoformat(value: datetime) -> str:
+    return value.isoformat()
+
+
+def rfc3339_utc(value: datetime) -> str:
+    """The instant in UTC as the API writes it: ISO 8601 with `Z`."""
+    return utc_isoformat(value)[:-6] + "Z"  # a UTC isoformat always ends in +00:00
+
+
+UtcDatetime = Annotated[datetime, PlainSerializer(rfc3339_utc, return_type=str)]
 
 # The years a time in a request may name, as for a check's `at`: beyond them a time is a
 # mistake, and near the ends of Python's range (years 1 and 9999) an offset pushes it out of

@@ -26,6 +26,19 @@ def _raw(body: object) -> bytes:
     return json.dumps(body).encode()  # ASCII escapes: lone surrogates survive the wire
 
 
+async def _context(app: FastAPI, tenant_id: str) -> service.Context:
+    """What a route hands the writer for this tenant (the tests below call the service
+    directly: their concurrent checks cannot each run a request on the test's one connection)."""
+    return service.Context(
+        snapshot=await app.state.reference.current(app.state.db.sessionmaker),
+        laws=app.state.laws,
+        holidays=app.state.holidays,
+        tenant_id=tenant_id,
+        api_key_id=None,
+        request_id="req_test",
+    )
+
+
 UNPRINTABLE = ["\x00", "+1415555\x002671", "\x1b[31m", "\u202e1", "+1415555267\t1"]
 
 
@@ -96,14 +109,7 @@ async def test_a_request_the_database_refuses_fails_alone_not_its_batch(
         return await write(self, raw, lane, items, *rest)
 
     monkeypatch.setattr(CheckWriter, "_write", refusing)
-    ctx = service.Context(
-        snapshot=await app.state.reference.current(app.state.db.sessionmaker),
-        laws=app.state.laws,
-        holidays=app.state.holidays,
-        tenant_id=tenant_id,
-        api_key_id=None,
-        request_id="req_test",
-    )
+    ctx = await _context(app, tenant_id)
     states = ["CA"] * 8 + ["WY"] + ["CA"] * 3
     # the requests' own database work (authentication) cannot run concurrently on the test's
     # one connection, so the checks go straight to the writer, as the routes hand them over
@@ -165,14 +171,7 @@ async def test_a_batch_tried_again_answers_what_was_recorded(
         return await write(self, raw, lane, items, valid, on_decided)
 
     monkeypatch.setattr(CheckWriter, "_write", refusing)
-    ctx = service.Context(
-        snapshot=await app.state.reference.current(app.state.db.sessionmaker),
-        laws=app.state.laws,
-        holidays=app.state.holidays,
-        tenant_id=tenant_id,
-        api_key_id=None,
-        request_id="req_test",
-    )
+    ctx = await _context(app, tenant_id)
     at = datetime.fromisoformat(MONDAY_1030_PT)
     good, refused = await asyncio.gather(
         service.check_batch(app.state.checks, ctx, items=[(PHONE, "CA")], at=at, channel="voice"),
