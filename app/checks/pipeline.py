@@ -70,6 +70,18 @@ class Job:
     # prepares its answer meanwhile; it still answers only once `future` is done)
     decided: asyncio.Future[list[Decided]] | None = None
     result: list[Decided] | None = None  # this job's part of its batch's decisions
+    # A big request's items are prepared while its lookup runs: `numbers` holds what each
+    # item's text reads as a number (None where it cannot be a valid one), `prepare` makes the
+    # items, and `tenant_id` is whose lists apply. Once prepared, `items` holds them.
+    numbers: list[int | None] | None = None
+    prepare: Callable[[], list[Prepared]] | None = None
+    tenant_id: str | None = None
+
+    @property
+    def size(self) -> int:
+        if self.prepare is not None and self.numbers is not None:
+            return len(self.numbers)
+        return len(self.items)
 
 
 @dataclass(slots=True)
@@ -203,16 +215,24 @@ class CheckWriter:
         self,
         items: list[Prepared],
         meanwhile: Callable[[list[Decided]], Awaitable[None]] | None = None,
+        *,
+        deferred: tuple[list[int | None], Callable[[], list[Prepared]], str | None] | None = None,
     ) -> list[Decided]:
         """Look up, decide and durably record these checks; raises CheckUnavailable.
 
         `meanwhile` is called with the decisions as soon as they are made, while their records
         are being written (a big batch builds its answer then); should the batch be tried
         again, it is called again with the decisions that were recorded.
+
+        With `deferred` (numbers, prepare, tenant id) instead of items, the numbers are looked
+        up first and `prepare()` makes the items while PostgreSQL runs the lookup; an item whose
+        number is not the one looked up for it fails the batch (never decided unlooked-up).
         """
         self.start()
         loop = asyncio.get_running_loop()
         job = Job(items, loop.create_future())
+        if deferred is not None:
+            job.numbers, job.prepare, job.tenant_id = deferred
         if meanwhile is not None:
             job.decided = loop.create_future()
         self._queue.append(job)
@@ -246,11 +266,11 @@ class CheckWriter:
             if job.future.done():
                 self._queue.popleft()
                 continue
-            if jobs and count + len(job.items) > MAX_BATCH_ITEMS:
+            if jobs and count + job.size > MAX_BATCH_ITEMS:
                 break
             self._queue.popleft()
             jobs.append(job)
-            count += len(job.items)
+            count += job.size
         if not self._queue:
             self._ready.clear()
         return jobs
@@ -276,7 +296,7 @@ class CheckWriter:
 
         try:
             async with asyncio.timeout(self._bound_s):
-                await self._run(slot, [item for job in jobs for item in job.items], decided)
+                await self._run(slot, jobs, decided)
         except asyncio.CancelledError:
             _fail(jobs, "the service is stopping")
             raise
@@ -304,24 +324,19 @@ class CheckWriter:
                 job.future.set_result(job.result)
 
     async def _run(
-        self, slot: Slot, items: list[Prepared], decided: Callable[[list[Decided]], None]
+        self, slot: Slot, jobs: list[Job], decided: Callable[[list[Decided]], None]
     ) -> None:
-        valid = sorted(
-            (item.number.as_int, i, item.tenant_id)
-            for i, item in enumerate(items)
-            if item.number is not None
-        )
         database = self._database()
         if database.shared_connection:  # tests: inside the test's transaction
             async with database.sessionmaker() as session:
                 connection = await session.connection()
                 raw = (await connection.get_raw_connection()).driver_connection
-                heads = await self._write(raw, slot.lane, items, valid, decided)
+                heads = await self._write(raw, slot.lane, jobs, decided)
                 await session.commit()
         else:
             raw = await slot.hold(database)
             try:
-                heads = await self._write(raw, slot.lane, items, valid, decided)
+                heads = await self._write(raw, slot.lane, jobs, decided)
             except BaseException:
                 await asyncio.shield(slot.release(broken=True))
                 raise
@@ -331,21 +346,38 @@ class CheckWriter:
         self,
         raw: Any,
         lane: Lane,
-        items: list[Prepared],
-        valid: list[tuple[int, int, str | None]],
+        jobs: list[Job],
         on_decided: Callable[[list[Decided]], None],
     ) -> dict[str | None, tuple[int, bytes]]:
         """Look up, decide, then write the records; the lane's new heads once written."""
         found: dict[int, Found] = {}
         decided_at = datetime.now(UTC)  # entries expiring by now no longer match
+        valid = _numbers(jobs)
+        rows: list[Any] = []
         if valid:
-            rows = await raw.fetch(
-                LOOKUP,
-                [i for _, i, _ in valid],
-                [number for number, _, _ in valid],
-                [tenant for _, _, tenant in valid],
-                decided_at,
+            lookup = asyncio.ensure_future(  # noqa: RUF006 (awaited or cancelled below)
+                raw.fetch(
+                    LOOKUP,
+                    [i for _, i, _ in valid],
+                    [number for number, _, _ in valid],
+                    [tenant for _, _, tenant in valid],
+                    decided_at,
+                )
             )
+            try:
+                if any(job.prepare is not None for job in jobs):
+                    await asyncio.sleep(0)  # the lookup is sent: prepare while it runs
+                    _prepare(jobs)
+                rows = await lookup
+            except BaseException:
+                lookup.cancel()
+                with contextlib.suppress(BaseException):
+                    await lookup
+                raise
+        else:
+            _prepare(jobs)
+        items = [item for job in jobs for item in job.items]
+        if valid:
             found, answered = _found(rows, items)
             if answered != len(valid):  # never decide a number that was not looked up
                 raise CheckUnavailable(f"the lookup answered {answered} of {len(valid)} numbers")
@@ -361,6 +393,40 @@ class CheckWriter:
             columns = zip(*records, strict=True)
             await raw.execute(INSERT, *(list(column) for column in columns))
         return heads
+
+
+def _numbers(jobs: list[Job]) -> list[tuple[int, int, str | None]]:
+    """(number, index in the batch, tenant) for every number to look up, in number order."""
+    valid = []
+    offset = 0
+    for job in jobs:
+        if job.prepare is not None and job.numbers is not None:
+            tenant = job.tenant_id
+            valid += [(n, offset + k, tenant) for k, n in enumerate(job.numbers) if n is not None]
+        else:
+            valid += [
+                (item.number.as_int, offset + k, item.tenant_id)
+                for k, item in enumerate(job.items)
+                if item.number is not None
+            ]
+        offset += job.size
+    valid.sort()
+    return valid
+
+
+def _prepare(jobs: list[Job]) -> None:
+    """Makes the items of deferred jobs; each valid number must be the one looked up for it."""
+    for job in jobs:
+        if job.prepare is None or job.numbers is None:
+            continue
+        items = job.prepare()
+        numbers = job.numbers
+        if len(items) != len(numbers) or any(
+            item.number is not None and item.number.as_int != number
+            for item, number in zip(items, numbers, strict=False)
+        ):
+            raise CheckUnavailable("an item's number is not the one looked up")
+        job.items, job.prepare = items, None
 
 
 def _records(

@@ -15,6 +15,7 @@ from app.callingrules.decide import HoursDecision, decide_hours
 from app.callingrules.reference import Snapshot
 from app.checks.outcome import SUMMARY_KEYS, Decided, Prepared, batch_item
 from app.checks.pipeline import CheckWriter
+from app.core import gcpause
 from app.core.errors import ValidationFailed
 from app.core.ids import new_record_ids
 from app.core.schemas import EARLIEST_YEAR, LATEST_YEAR
@@ -210,6 +211,7 @@ class BatchAnswer:
 
 
 ANSWER_CHUNK = 1000  # items encoded between two yields to the event loop
+GC_PAUSE_FROM = 1000  # items in a batch from which the garbage collector waits until it is done
 
 
 async def _batch_answer(items: list[tuple[str, str | None]], decided: list[Decided]) -> BatchAnswer:
@@ -247,15 +249,33 @@ async def check_batch(
     if bad:  # every bad item named, like any other 400
         raise ValidationFailed.fields(bad)
     preparer = Preparer(ctx, _instant(at), channel, batch=True)
-    ids = new_record_ids("chk", len(items))
-    prepared = [
-        preparer.item(to, state, check_id)
-        for (to, _), state, check_id in zip(items, states, ids, strict=True)
-    ]
+
+    def prepare() -> list[Prepared]:
+        ids = new_record_ids("chk", len(items))
+        return [
+            preparer.item(to, state, check_id)
+            for (to, _), state, check_id in zip(items, states, ids, strict=True)
+        ]
+
     answers: list[BatchAnswer] = []
 
     async def answer(decided: list[Decided]) -> None:
         answers.append(await _batch_answer(items, decided))
 
-    await writer.decide(prepared, meanwhile=answer)
+    # the numbers are looked up while the items are prepared
+    numbers = [_candidate(to) for to, _ in items]
+    deferred = (numbers, prepare, ctx.tenant_id)
+    if len(items) < GC_PAUSE_FROM:
+        await writer.decide([], meanwhile=answer, deferred=deferred)
+    else:
+        with gcpause.paused():
+            await writer.decide([], meanwhile=answer, deferred=deferred)
     return answers[-1]  # built from the decisions that were recorded
+
+
+def _candidate(to: str) -> int | None:
+    """What `to` reads as when it has the form of a valid number (`+1` and ten ASCII digits),
+    for the lookup; the strict parse still decides whether it is valid."""
+    if len(to) == 12 and to.startswith("+1") and to.isascii() and to[2:].isdigit():
+        return int(to[2:])
+    return None

@@ -22,6 +22,13 @@ PHONE = "+14155552671"
 MONDAY_1030_PT = "2026-11-23T18:30:00Z"
 
 
+def _items(jobs: list[Job]) -> list[Any]:
+    """A batch's items as `_write` sees them (a big request's are made here, as `_write`
+    would make them while its lookup runs)."""
+    pipeline._prepare(jobs)
+    return [item for job in jobs for item in job.items]
+
+
 def _raw(body: object) -> bytes:
     return json.dumps(body).encode()  # ASCII escapes: lone surrogates survive the wire
 
@@ -103,10 +110,10 @@ async def test_a_request_the_database_refuses_fails_alone_not_its_batch(
     tenant_id, headers = await tenant_with_key(client, admin)
     write = CheckWriter._write
 
-    async def refusing(self: CheckWriter, raw: Any, lane: Any, items: Any, *rest: Any) -> Any:
-        if any(item.recipient_state == "WY" for item in items):
+    async def refusing(self: CheckWriter, raw: Any, lane: Any, jobs: Any, *rest: Any) -> Any:
+        if any(item.recipient_state == "WY" for item in _items(jobs)):
             raise asyncpg.exceptions.DataError("refused for this test")
-        return await write(self, raw, lane, items, *rest)
+        return await write(self, raw, lane, jobs, *rest)
 
     monkeypatch.setattr(CheckWriter, "_write", refusing)
     ctx = await _context(app, tenant_id)
@@ -151,9 +158,8 @@ async def test_a_batch_tried_again_answers_what_was_recorded(
     write = CheckWriter._write
     attempts: list[list[str]] = []
 
-    async def refusing(
-        self: CheckWriter, raw: Any, lane: Any, items: Any, valid: Any, on_decided: Any
-    ) -> Any:
+    async def refusing(self: CheckWriter, raw: Any, lane: Any, jobs: Any, on_decided: Any) -> Any:
+        items = _items(jobs)
         attempts.append([item.recipient_state for item in items])
         if any(item.recipient_state == "WY" for item in items):
 
@@ -161,14 +167,14 @@ async def test_a_batch_tried_again_answers_what_was_recorded(
                 on_decided(decided)  # the answers are being built from these
                 raise asyncpg.exceptions.DataError("refused for this test")
 
-            return await write(self, raw, lane, items, valid, then_refuse)
+            return await write(self, raw, lane, jobs, then_refuse)
         await raw.execute(  # listed between the two attempts
             "INSERT INTO dnc_entries (number, list_seq)"
             " SELECT $1, seq FROM dnc_lists WHERE id = $2",
             int(PHONE[2:]),
             list_id,
         )
-        return await write(self, raw, lane, items, valid, on_decided)
+        return await write(self, raw, lane, jobs, on_decided)
 
     monkeypatch.setattr(CheckWriter, "_write", refusing)
     ctx = await _context(app, tenant_id)
@@ -292,3 +298,25 @@ async def test_audit_routes_for_a_tenant_that_does_not_exist_are_404(
         "/v1/audit/checks?tenant_id=ten_nosuch", headers={**admin, "Accept": "text/csv"}
     )
     assert_envelope(csv, 404, "not_found")
+
+
+@pytest.mark.parametrize("misread", [None, 2125550100])
+async def test_a_batch_item_whose_number_was_not_looked_up_is_never_decided(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    misread: int | None,
+) -> None:
+    """A batch's numbers are looked up while its items are parsed; should the parse ever read
+    a number other than the one looked up (or one the lookup skipped), the batch answers 503
+    and records nothing, instead of deciding a number whose lists were not read."""
+    _, headers = await tenant_with_key(client, admin)
+    monkeypatch.setattr(service, "_candidate", lambda to: misread)
+    body = {"items": [{"to": PHONE}, {"to": "+14155552672"}], "at": MONDAY_1030_PT}
+    answer = await client.post("/v1/checks/batch", json=body, headers=headers)
+    assert_envelope(answer, 503, "service_unavailable")
+    assert (await client.get("/v1/audit/checks", headers=headers)).json()["data"] == []
+    monkeypatch.undo()
+    answer = await client.post("/v1/checks/batch", json=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["summary"]["allowed"] == 2
