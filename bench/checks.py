@@ -218,15 +218,9 @@ async def time_lookups(dsn: str, batches: list[list[int]]) -> list[float]:
         for picked in batches:
             numbers = sorted(picked)
             started = time.perf_counter()
-            rows = await conn.fetch(
-                LOOKUP,
-                list(range(len(numbers))),
-                numbers,
-                [tenant] * len(numbers),
-                datetime.now(UTC),
-            )
+            rows = await conn.fetch(LOOKUP, numbers, [tenant], datetime.now(UTC))
             seconds.append(time.perf_counter() - started)
-            assert len(rows) == len(numbers)
+            assert len(rows) == len(numbers) // 2  # half of each batch is on the list
         return seconds
     finally:
         await conn.close()

@@ -45,8 +45,9 @@ _values = operator.itemgetter(*CONTENT)
 
 
 def details_json(details: Any) -> str:
-    """The details as stored and as hashed: sorted keys, no spaces, UTF-8 unescaped (jsonb keeps
-    the values, not the spelling, so the spelling is fixed here on both sides). orjson writes
+    """The details as stored and as hashed: sorted keys, no spaces, UTF-8 unescaped (records
+    written before migration 0010 were jsonb, which keeps the values, not the spelling, so
+    verification re-spells what it reads; the spelling is fixed here on both sides). orjson writes
     exactly what `json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)` writes
     (tests/checks/test_chain_encoding.py holds it to that), several times faster."""
     return orjson.dumps(details, option=orjson.OPT_SORT_KEYS).decode()

@@ -2,6 +2,7 @@
 by month, and read and written in SQL only: rows are never loaded as ORM objects)."""
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -15,7 +16,6 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 
 from app.core.models import Base
 
@@ -35,19 +35,15 @@ check_records = Table(
     Column("batch", Boolean, nullable=False, server_default=text("false")),
     Column("outcome", String(8), nullable=False),
     Column("error", String(32)),
-    Column("details", JSONB, nullable=False),
+    Column("details", JSON, nullable=False),  # kept as written (migration 0010)
     Column("lane", String(40, collation="C"), nullable=False),
     Column("lane_seq", BigInteger, nullable=False),
     Column("prev_hash", LargeBinary, nullable=False),
     Column("hash", LargeBinary, nullable=False),
     CheckConstraint("outcome IN ('allowed', 'blocked', 'invalid')", name="outcome"),
     PrimaryKeyConstraint("id", "decided_at", name="pk_check_records"),
-    Index(
-        "ix_check_records_tenant_decided",
-        "tenant_id",
-        text("decided_at DESC"),
-        text("id DESC"),
-    ),
+    # ascending: newest-first reads go backwards, and a batch's entries are appended in order
+    Index("ix_check_records_tenant_decided", "tenant_id", "decided_at", "id"),
     Index("ix_check_records_chain", "tenant_id", "lane", "lane_seq"),
     postgresql_partition_by="RANGE (decided_at)",
 )

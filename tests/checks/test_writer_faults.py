@@ -194,11 +194,13 @@ async def test_a_batch_tried_again_answers_what_was_recorded(
     assert [(r["check_id"], r["error"]) for r in records] == [(item["check_id"], "dnc_blocked")]
 
 
-async def test_a_lookup_that_answers_short_is_503_never_ok(
+async def test_a_lookup_that_fails_is_503_never_ok(
     client: httpx.AsyncClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The lookup answers only the numbers it finds, so a failed lookup must never read as
+    "found nothing": whatever the error, the check is a 503 and nothing is recorded."""
     _, headers = await tenant_with_key(client, admin)
-    monkeypatch.setattr(pipeline, "LOOKUP", pipeline.LOOKUP + " WHERE q.i < 0")
+    monkeypatch.setattr(pipeline, "LOOKUP", pipeline.LOOKUP + " AND s.no_such_column")
     answer = await client.post("/v1/checks", json={"to": PHONE}, headers=headers)
     assert_envelope(answer, 503, "service_unavailable")
     batch = await client.post(
