@@ -322,3 +322,33 @@ async def test_a_batch_item_whose_number_was_not_looked_up_is_never_decided(
     answer = await client.post("/v1/checks/batch", json=body, headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.json()["summary"]["allowed"] == 2
+
+
+async def test_tenants_sharing_a_batch_see_only_their_own_lists_and_opt_outs(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """Checks of several tenants share one lookup (the batch's numbers and tenants as arrays);
+    each check gets only the global lists and its own tenant's lists and opt-outs."""
+    listing, listing_headers = await tenant_with_key(client, admin)
+    opting, opting_headers = await tenant_with_key(client, admin)
+    plain, _ = await tenant_with_key(client, admin)
+    created = await client.post("/v1/dnc/lists", json={"name": "own"}, headers=listing_headers)
+    number = await client.put(
+        f"/v1/dnc/lists/{created.json()['id']}/numbers/{PHONE}", json={}, headers=listing_headers
+    )
+    assert number.status_code == 201, number.text
+    optout = await client.post("/v1/opt-outs", json={"phone": PHONE}, headers=opting_headers)
+    assert optout.status_code == 201, optout.text
+    at = datetime.fromisoformat(MONDAY_1030_PT)
+    contexts = [await _context(app, tenant) for tenant in (listing, opting, plain)]
+    outcomes = await asyncio.gather(
+        *(
+            service.check_one(
+                app.state.checks, ctx, to=PHONE, at=at, recipient_state=None, channel="voice"
+            )
+            for ctx in contexts
+        )
+    )
+    assert [o.record["error"] for o in outcomes] == ["dnc_blocked", "opted_out", None]
+    assert outcomes[0].body["details"]["violations"] == ["dnc_blocked"]
+    assert outcomes[1].body["details"]["violations"] == ["opted_out"]
