@@ -6,7 +6,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-stamp
 DEV_STAMP     := $(VENV)/.dev-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint pytest bench drills clean
+.PHONY: help install run test lint pytest bench drills clean vendor
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -46,6 +46,22 @@ drills: $(DEV_STAMP) ## crash, outage and 10-minute soak drills (results go to d
 	$(BIN)/python bench/crash_drill.py
 	$(BIN)/python bench/outage_drill.py
 	$(BIN)/python bench/soak.py
+
+# Swagger UI for /docs is vendored from npm's swagger-ui-dist (app/static/swagger-ui/README.md).
+# Node/npm are needed only to refresh those files, never to install or run callguard.
+# `npm pack` fetches the tarball alone: no dependencies installed, no package scripts run.
+SWAGGER_UI_DIR     := app/static/swagger-ui
+SWAGGER_UI_VERSION ?= $(shell cat $(SWAGGER_UI_DIR)/VERSION)
+SWAGGER_UI_FILES   := swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css \
+                      favicon-32x32.png LICENSE NOTICE
+
+vendor: ## refresh the vendored Swagger UI from npm (SWAGGER_UI_VERSION=x.y.z moves the pin)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	(cd "$$tmp" && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null && \
+	 tar -xzf swagger-ui-dist-*.tgz) && \
+	for f in $(SWAGGER_UI_FILES); do cp "$$tmp/package/$$f" $(SWAGGER_UI_DIR)/ || exit 1; done && \
+	node -p "require('$$tmp/package/package.json').version" > $(SWAGGER_UI_DIR)/VERSION && \
+	echo "swagger-ui-dist $$(cat $(SWAGGER_UI_DIR)/VERSION) -> $(SWAGGER_UI_DIR)"
 
 clean: ## remove .venv and caches (keeps .callguard, the embedded database)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -24,8 +24,9 @@ from app.core.db import Database
 from app.core.errors import install_error_handlers
 from app.core.listener import ChangeListener
 from app.core.logging import configure_logging
-from app.core.middleware import RequestContextMiddleware
-from app.core.openapi import install_openapi
+from app.core.longreads import LongReads
+from app.core.middleware import RequestContextMiddleware, UploadRoutes
+from app.core.openapi import install_docs, install_openapi
 from app.core.routing import JsonBodyRoute
 from app.ops.router import router as ops_router
 from app.rules.data import HolidayCalendars, load_jurisdictions
@@ -105,6 +106,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # /docs is served from the package by install_docs; FastAPI's pages load from a CDN
+        docs_url=None,
+        redoc_url=None,
         telemetry={"tracing": otel, "metrics": otel, "logs": otel},
     )
     app.router.route_class = JsonBodyRoute
@@ -118,11 +122,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.checks = CheckWriter(
         lambda: app.state.db, slots=settings.check_writer_slots, timeout_s=2 * settings.db_timeout_s
     )
+    app.state.long_reads = LongReads(
+        settings.long_read_slots, settings.long_reads_per_tenant, settings.export_send_timeout_s
+    )
     app.state.uploads = UploadRunner(
         database,
         app.state.reference,
         settings.data_dir / "uploads",
         max_bytes=settings.max_upload_bytes,
+        slots=settings.upload_slots,
+        per_tenant=settings.uploads_per_tenant,
     )
     app.state.auth = AuthState(
         # each worker process holds its share of every key's budget
@@ -135,10 +144,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.db = database
     install_error_handlers(app)
     install_openapi(app)
+    install_docs(app)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        upload_routes=UploadRoutes(app.openapi),
         fast=FastChecks(app),
     )
     app.include_router(api_router())

@@ -1,7 +1,6 @@
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Query, Request
-from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service
@@ -13,6 +12,7 @@ from app.auth.routing import make_v1_router
 from app.auth.scoping import existing_tenant
 from app.core.db import SessionDep
 from app.core.errors import NotFound
+from app.core.longreads import LongReads, LongReadsBusy
 from app.core.pagination import PageDep
 from app.core.routing import errors
 from app.core.schemas import Page, RequestTime
@@ -49,7 +49,7 @@ def _wants_csv(request: Request) -> bool:
     "/audit/checks",
     response_model=Page[CheckRecordOut],
     responses={
-        **errors(*AUTH, NotFound),
+        **errors(*AUTH, NotFound, LongReadsBusy),
         "200": {
             "description": "A page of records, or with `Accept: text/csv` every matching record.",
             "content": {"text/csv": {"schema": {"type": "string"}}},
@@ -82,8 +82,10 @@ async def list_checks(
         api_key_id=api_key_id,
     )
     if _wants_csv(request):
-        return StreamingResponse(
-            service.stream_csv(request.app.state.db, flt),
+        reads: LongReads = request.app.state.long_reads
+        return reads.stream(
+            principal.tenant_id,
+            service.stream_csv(request.app.state.db, flt, reads.idle_in_transaction_ms),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="checks.csv"'},
         )
@@ -124,11 +126,12 @@ async def list_events(
     )
 
 
-@router.get("/audit/verify", responses=errors(*AUTH, NotFound))
+@router.get("/audit/verify", responses=errors(*AUTH, NotFound, LongReadsBusy))
 async def verify(
-    principal: Auditor, session: SessionDep, tenant_id: TenantQuery = None
+    request: Request, principal: Auditor, session: SessionDep, tenant_id: TenantQuery = None
 ) -> VerifyOut:
     """Recompute every hash chain of the tenant's check records, end to end."""
-    return VerifyOut.model_validate(
-        await service.verify(session, (await _scope(principal, tenant_id, session))[0])
-    )
+    tenant = (await _scope(principal, tenant_id, session))[0]
+    reads: LongReads = request.app.state.long_reads
+    with reads.held(principal.tenant_id):
+        return VerifyOut.model_validate(await service.verify(session, tenant))

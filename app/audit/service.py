@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, Select, and_, or_, select, text, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import ChangeEvent
 from app.checks import chain
 from app.checks.models import check_records as t
+from app.core.csvcells import inert
 from app.core.db import Database
 from app.core.errors import NotFound
 from app.core.pagination import PageRequest, encode_cursor
@@ -120,18 +121,26 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, datetime):
         return rfc3339_utc(value)
     if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"), sort_keys=True)
-    return str(value)
+        return inert(json.dumps(value, separators=(",", ":"), sort_keys=True))
+    return inert(str(value))
 
 
-async def stream_csv(database: Database, flt: CheckFilter) -> AsyncIterator[bytes]:
+async def stream_csv(
+    database: Database, flt: CheckFilter, idle_in_transaction_ms: int = 0
+) -> AsyncIterator[bytes]:
     """Every matching record as CSV, header first, read through a server-side cursor in
-    chunks: memory stays flat however many rows match."""
+    chunks: memory stays flat however many rows match. The database ends the transaction if
+    this stream is left waiting longer than `idle_in_transaction_ms` between two reads
+    (0: never, for the command line)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_FIELDS)
     yield buffer.getvalue().encode()
     async with database.sessionmaker() as session:
+        await session.execute(
+            text("SELECT set_config('idle_in_transaction_session_timeout', :ms, true)"),
+            {"ms": str(idle_in_transaction_ms)},
+        )
         result = await session.stream(_select(flt), execution_options={"yield_per": STREAM_ROWS})
         async for rows in result.mappings().partitions(STREAM_ROWS):
             buffer.seek(0)

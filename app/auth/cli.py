@@ -78,6 +78,8 @@ def _cmd_create(args: argparse.Namespace, settings: Settings, url: str) -> int:
         scopes, tenant = [Scope.ADMIN], None
     else:
         scopes, tenant = _scopes(parser, args.scopes), args.tenant
+        if Scope.ADMIN in scopes:
+            parser.error("admin is a platform scope; a tenant's key cannot hold it (use --admin)")
     try:
         data = ApiKeyIn(name=args.name, scopes=scopes, tenant_id=tenant)
     except ValidationError as exc:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 
 from app.auth import repository
 from app.auth.cache import KeyCache, KeyRecord
@@ -60,13 +61,6 @@ async def authenticate(request: Request) -> Principal:
     if principal is not None:
         return principal
     state: AuthState = request.app.state.auth
-    address = client_address(request)
-    retry_after = state.failed.retry_after(address)
-    if retry_after is not None:
-        raise RateLimited(
-            retry_after,
-            f"Too many failed key attempts from this address; retry in {retry_after} s.",
-        )
     error: AppError | None = None
     secret = _bearer(request)
     record = None
@@ -82,6 +76,15 @@ async def authenticate(request: Request) -> Principal:
         elif record.expires_at is not None and record.expires_at <= datetime.now(UTC):
             error = KeyExpired()
     if error is not None or record is None:
+        # only failures count, and only they are refused for an address's failures: a valid
+        # key is never locked out by what others sent from its address (a shared NAT, a proxy)
+        address = client_address(request)
+        retry_after = state.failed.retry_after(address)
+        if retry_after is not None:
+            raise RateLimited(
+                retry_after,
+                f"Too many failed key attempts from this address; retry in {retry_after} s.",
+            )
         state.failed.record_failure(address)
         raise error or InvalidToken()
     request.state.key_id = record.id
@@ -91,6 +94,21 @@ async def authenticate(request: Request) -> Principal:
     principal = Principal(key_id=record.id, tenant_id=record.tenant_id, scopes=record.scopes)
     request.state.principal = principal
     return principal
+
+
+def charge_items(request: Request, principal: Principal, items: int) -> None:
+    """A batch's items against its key's budget: the request took one token already."""
+    request_state = request.scope.setdefault("state", {})
+    if request_state.get("items_charged"):  # the check fast path handed the request on
+        return
+    request_state["items_charged"] = True
+    state: AuthState = request.app.state.auth
+    wait = state.budgets.take(principal.key_id, items - 1) if items > 1 else None
+    if wait is not None:
+        raise RateLimited(
+            wait,
+            f"This API key's budget does not cover {items} checks now; retry in {wait} s.",
+        )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
@@ -103,7 +121,21 @@ def require(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
         return principal
 
     check.__name__ = f"require_{scope.value.replace(':', '_')}"
+    check.required_scope = scope  # type: ignore[attr-defined]  # read by V1Route
     return check
+
+
+def required_scopes(dependant: Dependant) -> frozenset[str]:
+    """Every scope a route's dependencies require (see `require`), found once per route."""
+    found: set[str] = set()
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        scope = getattr(current.call, "required_scope", None)
+        if scope is not None:
+            found.add(str(scope))
+        pending.extend(current.dependencies)
+    return frozenset(found)
 
 
 AdminKey = Annotated[Principal, Depends(require(Scope.ADMIN))]

@@ -1,22 +1,27 @@
 from app.core.errors import AppError
 
+BEARER = {"WWW-Authenticate": 'Bearer realm="callguard"'}  # RFC 6750: every 401 names the scheme
+
 
 class InvalidToken(AppError):
     code = "invalid_token"
     status = 401
     default_message = "Send a valid API key as `Authorization: Bearer <key>`."
+    default_headers = BEARER
 
 
 class KeyRevoked(AppError):
     code = "key_revoked"
     status = 401
     default_message = "This API key was revoked."
+    default_headers = BEARER
 
 
 class KeyExpired(AppError):
     code = "key_expired"
     status = 401
     default_message = "This API key has expired."
+    default_headers = BEARER
 
 
 class ScopeRequired(AppError):
@@ -24,9 +29,10 @@ class ScopeRequired(AppError):
     status = 403
     default_message = "This API key lacks the scope this action needs."
 
-    def __init__(self, scope: str) -> None:
+    def __init__(self, scope: str, message: str | None = None) -> None:
         super().__init__(
-            f"This API key lacks the `{scope}` scope.", details={"required_scope": scope}
+            message or f"This API key lacks the `{scope}` scope.",
+            details={"required_scope": scope},
         )
 
 

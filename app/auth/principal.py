@@ -32,16 +32,19 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
-        return Scope.ADMIN in self.scopes
+        """The platform operator: `admin` on a key of no tenant. A tenant's key is never one,
+        even if it was given `admin` before that was refused (keys made by older versions)."""
+        return self.tenant_id is None and Scope.ADMIN in self.scopes
 
     def has(self, scope: str) -> bool:
         """`admin` implies every scope."""
-        return self.is_admin or scope in self.scopes
+        return self.is_admin or (scope != Scope.ADMIN and scope in self.scopes)
 
     @property
     def idempotency_scope(self) -> str:
-        # keys are scoped to the API key's tenant; platform keys share the platform's scope
-        return self.tenant_id or "platform"
+        # an Idempotency-Key belongs to the API key that sent it: another key of the same tenant
+        # (with other scopes) never sees its stored answers
+        return self.key_id
 
 
 def generate_secret() -> str:

@@ -5,7 +5,6 @@ from fastapi import Path, Request
 from app.auth import service
 from app.auth.dependencies import AdminKey, KeysWriter
 from app.auth.errors import (
-    IdempotencyInProgress,
     IdempotencyKeyReused,
     InvalidToken,
     KeyExpired,
@@ -19,7 +18,7 @@ from app.auth.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, RotateIn, Tenan
 from app.core.db import SessionDep
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import PageDep
-from app.core.routing import errors
+from app.core.routing import RETURNS_SECRET, errors
 from app.core.schemas import Page
 
 AUTH_ERRORS = (InvalidToken, KeyRevoked, KeyExpired, ScopeRequired, RateLimited)
@@ -55,7 +54,8 @@ async def list_tenants(_: AdminKey, session: SessionDep, page: PageDep) -> Page[
 @router.post(
     "/api-keys",
     status_code=201,
-    responses=errors(*AUTH_ERRORS, NotFound, *POST_ERRORS),
+    responses=errors(*AUTH_ERRORS, NotFound),
+    openapi_extra={RETURNS_SECRET: True},
 )
 async def create_api_key(
     body: ApiKeyIn, principal: KeysWriter, session: SessionDep
@@ -91,7 +91,8 @@ async def revoke_api_key(
 @router.post(
     "/api-keys/{key_id}/rotate",
     status_code=201,
-    responses=errors(*AUTH_ERRORS, NotFound, Conflict, *POST_ERRORS, IdempotencyInProgress),
+    responses=errors(*AUTH_ERRORS, NotFound, Conflict),
+    openapi_extra={RETURNS_SECRET: True},
 )
 async def rotate_api_key(
     key_id: KeyId,

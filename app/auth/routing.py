@@ -10,10 +10,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from app.auth import idempotency
-from app.auth.dependencies import authenticate
-from app.auth.errors import IdempotencyInProgress, IdempotencyKeyReused
+from app.auth.dependencies import authenticate, required_scopes
+from app.auth.errors import IdempotencyInProgress, IdempotencyKeyReused, ScopeRequired
 from app.core.errors import AppError, ValidationFailed, error_response, validation_error_response
-from app.core.routing import JsonBodyRoute
+from app.core.routing import RETURNS_SECRET, STREAMING_BODY, JsonBodyRoute
 from app.core.text import unstorable
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -26,26 +26,42 @@ class V1Route(JsonBodyRoute):
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         is_post = bool(self.methods and "POST" in self.methods)
+        extra = self.openapi_extra or {}
         # a route that streams its body (uploads) claims the key itself, once the body is on
         # disk and hashed: reading it here would hold the whole file in memory
-        streams = bool((self.openapi_extra or {}).get(STREAMING_BODY))
+        streams = bool(extra.get(STREAMING_BODY))
+        # an answer that carries a secret is never stored, so it cannot be replayed
+        secret = bool(extra.get(RETURNS_SECRET))
+        scopes = required_scopes(self.dependant)
 
         async def v1_handler(request: Request) -> Response:
-            await authenticate(request)
+            principal = await authenticate(request)
             _check_parameters(request)
             key = request.headers.get("idempotency-key") if is_post else None
             if key is None:
-                return await handler(request)
+                response = await handler(request)
+                if secret:  # no cache on the way may keep it
+                    response.headers["Cache-Control"] = "no-store"
+                return response
             _check_key(key)
+            if secret:
+                raise ValidationFailed.field(
+                    "Idempotency-Key",
+                    "not accepted on a route whose answer carries a secret",
+                    "Idempotency-Key is not accepted here: this answer carries a new secret, "
+                    "which callguard never stores. Send the request without it.",
+                )
+            # authorize before replaying: a stored answer goes only to a caller the route
+            # itself would let in
+            for scope in sorted(scopes):
+                if not principal.has(scope):
+                    raise ScopeRequired(scope)
             if streams:
                 request.state.idempotency_key = key
                 return await handler(request)
             return await _idempotent(request, key, handler)
 
         return v1_handler
-
-
-STREAMING_BODY = "x-streaming-body"
 
 
 def _check_key(key: str) -> None:

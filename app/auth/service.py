@@ -52,6 +52,12 @@ async def create_key(
             if not principal.has(scope):
                 raise ScopeRequired(scope)  # a key can grant only scopes it holds
         tenant_id = owned_tenant(principal, data.tenant_id)
+    if Scope.ADMIN in scopes and tenant_id is not None:
+        # `admin` is the platform operator's scope: a tenant's key holding it would act on every
+        # tenant's lists and keys
+        raise ValidationFailed.field(
+            "scopes", "admin is a platform scope; a tenant's key cannot hold it"
+        )
     if tenant_id is None and Scope.ADMIN not in scopes:
         raise ValidationFailed.field(
             "tenant_id", "a key without the admin scope belongs to a tenant"
@@ -104,11 +110,18 @@ async def list_keys(
 
 
 async def _visible_key(session: AsyncSession, principal: Principal, key_id: str) -> ApiKey:
+    """A key the caller may rotate or revoke: one it can see, and whose every scope it holds
+    itself (a `keys:write` key must not mint a secret stronger than its own, nor revoke one)."""
     key = await repository.get_key(
         session, key_id, visible_to(principal, ApiKey.tenant_id), for_update=True
     )
     if key is None:
         raise NotFound("No such API key.")
+    for scope in sorted(key.scopes):
+        if not principal.has(scope):
+            raise ScopeRequired(
+                scope, f"This key holds {scope!r}, which the calling key does not hold."
+            )
     return key
 
 

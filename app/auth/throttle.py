@@ -44,6 +44,8 @@ class FailedAttempts:
         while failures and now - failures[0] > self.window_s:
             failures.popleft()
         if len(failures) >= self.limit:
+            if len(self._blocked_until) >= self.max_addresses:
+                self._prune(now)
             self._blocked_until[address] = now + self.block_s
             failures.clear()
 
@@ -53,23 +55,30 @@ class FailedAttempts:
                 del self._failures[address]
         if len(self._failures) >= self.max_addresses:
             self._failures.clear()
+        for address, until in list(self._blocked_until.items()):
+            if until <= now:
+                del self._blocked_until[address]
 
 
 class KeyBudgets:
-    """A token bucket per key: `rate_per_s` refill, `burst` capacity."""
+    """A token bucket per key: `rate_per_s` refill, `burst` capacity. A request costs one token;
+    a batch of checks costs one per item, so a key's budget bounds the work it asks for, not
+    how it packs it. A cost above the burst is granted on a full bucket (full but for the one
+    token its own request took) and leaves the key in debt until the refill pays it back."""
 
     def __init__(self, rate_per_s: float, burst: float) -> None:
         self.rate = rate_per_s
         self.burst = burst
         self._buckets: dict[str, tuple[float, float]] = {}
 
-    def take(self, key_id: str) -> int | None:
-        """Spend one token; None if granted, else whole seconds until one is available."""
+    def take(self, key_id: str, cost: float = 1.0) -> int | None:
+        """Spend `cost` tokens; None if granted, else whole seconds until it would be."""
         now = time.monotonic()
         tokens, last = self._buckets.get(key_id, (self.burst, now))
         tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens >= 1.0:
-            self._buckets[key_id] = (tokens - 1.0, now)
+        needed = min(cost, max(1.0, self.burst - 1.0))
+        if tokens >= needed:
+            self._buckets[key_id] = (tokens - cost, now)
             return None
         self._buckets[key_id] = (tokens, now)
-        return max(1, math.ceil((1.0 - tokens) / self.rate))
+        return max(1, math.ceil((needed - tokens) / self.rate))

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.types import Message, Scope, Send
 
-from app.auth.dependencies import authenticate
+from app.auth.dependencies import authenticate, charge_items
 from app.auth.errors import ScopeRequired
 from app.auth.principal import Scope as KeyScope
 from app.checks import service
@@ -141,6 +141,8 @@ class FastChecks:
             principal = await authenticate(request)
             if not principal.has(KeyScope.CHECKS_WRITE):
                 raise ScopeRequired(KeyScope.CHECKS_WRITE)
+            if batch:
+                charge_items(request, principal, len(fields["items"]))
         except AppError as error:
             await _send_error(scope, send, error)
             return True

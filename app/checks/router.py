@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from app.auth.dependencies import require
+from app.auth.dependencies import charge_items, require
 from app.auth.errors import InvalidToken, KeyExpired, KeyRevoked, RateLimited, ScopeRequired
 from app.auth.principal import Principal, Scope
 from app.auth.routing import make_v1_router
@@ -84,7 +84,9 @@ async def check(
 async def check_batch(
     body: BatchIn, request: Request, principal: Checker, tenant_id: TenantQuery = None
 ) -> Response:
-    """Check 1 to 10,000 numbers at one instant; each item is decided and audited alone."""
+    """Check 1 to 10,000 numbers at one instant; each item is decided and audited alone.
+    Each item costs one request of the key's budget."""
+    charge_items(request, principal, len(body.items))
     ctx = await _context(request, principal, tenant_id)
     try:
         answer = await service.check_batch(

@@ -1,9 +1,10 @@
 """The one settings class. Read from the environment (and an optional .env) once."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -23,6 +24,20 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed (none).",
+    )
+    max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="Request line and headers; larger is 431."
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, description="A connection must complete its request headers in this."
+    )
+    keep_alive_s: int = Field(default=5, ge=1, description="Idle kept-alive connections close.")
+    max_connections: int = Field(
+        default=2048, ge=1, description="Per worker; requests beyond get 503 (uvicorn)."
+    )
 
     max_body_bytes: int = Field(default=4 * MIB, ge=1024, description="JSON request bodies.")
     max_upload_bytes: int = Field(default=4096 * MIB, ge=1024, description="Bulk file uploads.")
@@ -51,6 +66,27 @@ class Settings(BaseSettings):
     idempotency_abandon_s: int = Field(
         default=60, ge=5, description="An unfinished Idempotency-Key claim older than this is free."
     )
+    long_read_slots: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="CSV exports and chain verifications running at once, per worker process.",
+    )
+    long_reads_per_tenant: int = Field(
+        default=2, ge=1, le=64, description="Of those, at most this many for one tenant."
+    )
+    export_send_timeout_s: float = Field(
+        default=30.0, gt=0, description="An export whose client takes no data this long ends."
+    )
+    upload_slots: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Uploads merging at once per worker process (each holds a connection).",
+    )
+    uploads_per_tenant: int = Field(
+        default=1, ge=1, le=64, description="Of those, at most this many for one tenant."
+    )
     key_listener: bool = Field(
         default=True, description="LISTEN for key changes from other processes."
     )
@@ -63,6 +99,19 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"),
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        for item in items:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"CALLGUARD_TRUSTED_PROXIES: {item!r} is not an IP address or network"
+                ) from None
+        return ",".join(items)
 
 
 @lru_cache(maxsize=1)

@@ -18,6 +18,7 @@ class AppError(Exception):
     code: ClassVar[str] = "internal_error"
     status: ClassVar[int] = 500
     default_message: ClassVar[str] = "Something went wrong on our side; try again later."
+    default_headers: ClassVar[dict[str, str] | None] = None
 
     def __init__(
         self,
@@ -28,7 +29,7 @@ class AppError(Exception):
     ) -> None:
         self.message = message or self.default_message
         self.details = details
-        self.headers = headers
+        self.headers = headers if headers is not None else self.default_headers
         super().__init__(self.message)
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
-from urllib.parse import unquote
 
+from starlette.requests import ClientDisconnect
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.db import is_unavailable
@@ -26,8 +29,12 @@ from app.core.errors import (
 )
 from app.core.metrics import observe_request
 from app.core.request_id import pick_request_id, reset_request_id, set_request_id
+from app.core.routing import STREAMING_BODY
 
 access_log = logging.getLogger("callguard.access")
+# browsers must take every answer for the type it says (JSON, CSV), never guess another
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+CLIENT_CLOSED = 499  # the status proxies log for a client that closed its request
 error_log = logging.getLogger("callguard.error")
 
 
@@ -38,8 +45,29 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def body_limit_for(path: str, max_body: int, max_upload: int) -> int:
-    return max_upload if path.rstrip("/").endswith("/uploads") else max_body
+class UploadRoutes:
+    """Which requests may send a file-sized body: those the router would hand to a route that
+    streams its body (the upload routes, by their path template and method, as the OpenAPI
+    document lists them), nothing chosen by how a path happens to end. Resolved on first use
+    (routes are added after the middleware)."""
+
+    def __init__(self, openapi: Callable[[], dict[str, Any]]) -> None:
+        self._openapi = openapi
+        self._streaming: list[tuple[str, re.Pattern[str]]] | None = None
+
+    def _routes(self) -> list[tuple[str, re.Pattern[str]]]:
+        found = []
+        for path, operations in self._openapi().get("paths", {}).items():
+            for method, operation in operations.items():
+                if isinstance(operation, dict) and operation.get(STREAMING_BODY):
+                    found.append((method.upper(), compile_path(path)[0]))
+        return found
+
+    def __call__(self, scope: Scope) -> bool:
+        if self._streaming is None:
+            self._streaming = self._routes()
+        method, path = scope["method"], scope["path"]
+        return any(m == method and regex.match(path) for m, regex in self._streaming)
 
 
 class RequestContextMiddleware:
@@ -49,11 +77,13 @@ class RequestContextMiddleware:
         *,
         max_body_bytes: int,
         max_upload_bytes: int,
+        upload_routes: Callable[[Scope], bool] = lambda _: False,
         fast: FastPath | None = None,
     ) -> None:
         self.app = app
         self.max_body = max_body_bytes
         self.max_upload = max_upload_bytes
+        self.upload_routes = upload_routes
         self.fast = fast
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -71,10 +101,10 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 status["sent"] = True
-                message["headers"] = [*message.get("headers", []), rid_header]
+                message["headers"] = [*message.get("headers", []), rid_header, NOSNIFF]
             await send(message)
 
-        limit = body_limit_for(scope["path"], self.max_body, self.max_upload)
+        limit = self.max_upload if self.upload_routes(scope) else self.max_body
         received = 0
 
         async def limited_receive() -> Message:
@@ -100,6 +130,10 @@ class RequestContextMiddleware:
                     await self.app(scope, _replay(body, receive), send_with_id)
             else:
                 await self.app(scope, limited_receive, send_with_id)
+        except ClientDisconnect:
+            # the client left mid-request (an upload cut off): nobody to answer, nothing broke
+            status["code"] = CLIENT_CLOSED
+            access_log.info("client disconnected mid-request", extra=_ids(request_id))
         except Exception as exc:
             if status["sent"]:
                 error_log.exception("error after the response started", extra=_ids(request_id))
@@ -187,14 +221,18 @@ def _ids(request_id: str) -> dict[str, Any]:
 
 
 def _route_template(scope: Scope) -> str:
-    """The matched route as a template (/v1/api-keys/{key_id}), for logs and metric labels.
-
-    Built from the request path and its matched parameters, because an included router's
-    route object knows only its own path, not the prefixes above it.
-    """
-    if scope.get("route") is None:
-        # unmatched paths share one label so a scanner cannot explode the metric
+    """The matched route's template (/v1/api-keys/{key_id}), for logs and metric labels: never
+    the raw path, so no request can mint a label of its own; unmatched paths share one."""
+    route = scope.get("route")
+    if isinstance(route, str):  # the check fast path names its own (fixed) route
+        return route
+    template = getattr(route, "path_format", None)
+    if not isinstance(template, str):
         return "<unmatched>"
-    names = {str(value): name for name, value in scope.get("path_params", {}).items()}
-    segments = unquote(scope["path"]).split("/")
-    return "/".join(f"{{{names[s]}}}" if s in names else s for s in segments)
+    # the route of an included router knows its own path, not the prefixes above it (/v1):
+    # those are the path's leading segments, literal, since the route matched behind them
+    own = template.count("/")
+    path: str = scope["path"]
+    if path.count("/") > own:
+        return path.rsplit("/", own)[0] + template if own else path + template
+    return template

@@ -1,11 +1,16 @@
-"""The OpenAPI document: FastAPI's, with the envelope in place of the default 422 body."""
+"""The OpenAPI document: FastAPI's, with the envelope in place of the default 422 body; and
+/docs, Swagger UI served from the package (app/static/swagger-ui) rather than a CDN."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from starlette.responses import FileResponse, HTMLResponse
 
 from app.auth.errors import IdempotencyKeyReused
 from app.core.errors import (
@@ -54,6 +59,53 @@ def install_openapi(app: FastAPI) -> None:
         return schema
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+SWAGGER_UI_DIR = Path(__file__).resolve().parent.parent / "static" / "swagger-ui"
+DOCS_STATIC = "/docs/static"
+# the only files served under DOCS_STATIC: any other path there is the usual 404 envelope
+SWAGGER_UI_ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+}
+
+
+def install_docs(app: FastAPI) -> None:
+    """/docs: Swagger UI from the vendored files, so the page loads from no outside host.
+
+    Create the app with docs_url=None and redoc_url=None (those pages load from a CDN). No
+    /docs/oauth2-redirect: the API has no OAuth2 flow (API keys are bearer tokens). The
+    online validator badge (validator.swagger.io) is off.
+    """
+    openapi_url = app.openapi_url or "/openapi.json"
+    title = f"{app.title} - Swagger UI"
+
+    async def docs(request: Request) -> HTMLResponse:
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=root + openapi_url,
+            title=title,
+            swagger_js_url=f"{root}{DOCS_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_STATIC}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_STATIC}/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    app.add_route("/docs", docs, include_in_schema=False)
+    for name, media_type in SWAGGER_UI_ASSETS.items():
+        app.add_route(
+            f"{DOCS_STATIC}/{name}",
+            _static_file(SWAGGER_UI_DIR / name, media_type),
+            include_in_schema=False,
+        )
+
+
+def _static_file(path: Path, media_type: str) -> Callable[[Request], Awaitable[FileResponse]]:
+    async def serve(_: Request) -> FileResponse:
+        return FileResponse(path, media_type=media_type)  # nosniff: RequestContextMiddleware
+
+    return serve
 
 
 IDEMPOTENCY_KEY: dict[str, Any] = {

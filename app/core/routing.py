@@ -20,6 +20,13 @@ from app.core.errors import (
     ValidationFailed,
 )
 
+# openapi_extra marks of a route, read by the layers in front of it (and shown in the OpenAPI):
+# the route streams its body itself (uploads: a file-sized body is allowed, the Idempotency-Key
+# is claimed once the body is on disk)
+STREAMING_BODY = "x-streaming-body"
+# the route's answer carries a new secret (never stored for a replay, never cached)
+RETURNS_SECRET = "x-returns-secret"
+
 
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()

@@ -20,6 +20,7 @@ from app.core.ids import new_id
 from app.uploads.importer import Progress, run_upload
 from app.uploads.models import Upload
 from app.uploads.schemas import UploadOut
+from app.uploads.spools import open_spool, private_dir
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -68,12 +69,11 @@ def _cmd_import(args: argparse.Namespace, settings: Settings, url: str) -> int:
 
 async def _import(args: argparse.Namespace, settings: Settings, url: str) -> UploadOut:
     database = Database.from_url(url, settings)
-    spool_dir = settings.data_dir / "uploads"
-    spool_dir.mkdir(parents=True, exist_ok=True)
+    spool_dir = private_dir(settings.data_dir / "uploads")
     upload_id = new_id("upl")
     spool = spool_dir / f"{upload_id}.upload"
     try:
-        with args.file as source, spool.open("wb") as out:
+        with args.file as source, open_spool(spool) as out:
             is_gzip = source.peek(2)[:2] == GZIP_MAGIC if hasattr(source, "peek") else False
             shutil.copyfileobj(source, out, 1 << 20)
         async with database.sessionmaker() as session, session.begin():

@@ -20,15 +20,18 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from app.auth import idempotency
 from app.auth.errors import IdempotencyInProgress, IdempotencyKeyReused
 from app.auth.principal import Principal
-from app.auth.routing import STREAMING_BODY, replayed
+from app.auth.routing import replayed
 from app.callingrules.reference import ReferenceData
 from app.core.config import Settings
 from app.core.db import Database, after_commit, is_unavailable
 from app.core.errors import NotFound, UnsupportedMediaType, ValidationFailed
 from app.core.ids import new_id
+from app.core.routing import STREAMING_BODY
 from app.uploads.importer import STALE_S, run_upload, sweep_stale
 from app.uploads.models import Upload
+from app.uploads.queue import UploadQueue
 from app.uploads.schemas import UploadBase
+from app.uploads.spools import open_spool, private_dir
 
 TEXT_TYPES = ("text/csv", "text/plain", "application/octet-stream")
 ORPHAN_AFTER_S = 60  # a spooled file of an upload that has ended, untouched this long, goes
@@ -65,13 +68,16 @@ class UploadRunner:
         reference: ReferenceData,
         spool_dir: Path,
         max_bytes: int | None = None,
+        slots: int = 4,
+        per_tenant: int = 1,
     ) -> None:
         """`max_bytes`: the most a file may hold once decompressed (gzip), as the upload
-        limit holds its body."""
+        limit holds its body. `slots` uploads run at once, `per_tenant` of one tenant."""
         self._database = database
         self.reference = reference
         self.spool_dir = spool_dir
         self.max_bytes = max_bytes
+        self.queue = UploadQueue(slots, per_tenant)
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -83,12 +89,16 @@ class UploadRunner:
     def database(self, value: Database) -> None:
         self._database = value
 
-    def start(self, upload_id: str, spool: Path) -> None:
-        task = asyncio.create_task(self._run(upload_id, spool), name=f"upload-{upload_id}")
+    def start(self, upload_id: str, spool: Path, tenant: str | None = None) -> None:
+        task = asyncio.create_task(self._run(upload_id, spool, tenant), name=f"upload-{upload_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, upload_id: str, spool: Path) -> None:
+    async def _run(self, upload_id: str, spool: Path, tenant: str | None) -> None:
+        async with self.queue.turn(self.database.engine, upload_id, tenant):
+            await self._import(upload_id, spool)
+
+    async def _import(self, upload_id: str, spool: Path) -> None:
         snapshot = await self.reference.current(self.database.sessionmaker)
         await run_upload(
             engine=self.database.engine,
@@ -153,7 +163,7 @@ class UploadRunner:
 async def _spool(chunks: AsyncIterator[bytes], path: Path) -> bytes:
     """Write the body to disk as it arrives; its SHA-256 (for Idempotency-Key)."""
     digest = hashlib.sha256()
-    with path.open("wb") as out:
+    with open_spool(path) as out:
         async for chunk in chunks:
             out.write(chunk)
             digest.update(chunk)
@@ -253,9 +263,12 @@ async def accept_upload(
     if encoding not in ("identity", "gzip"):
         raise UnsupportedMediaType("Only gzip is accepted as a Content-Encoding.")
     upload_id = new_id("upl")
-    runner.spool_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(runner.spool_dir)
     spool = runner.spool_dir / f"{upload_id}.upload"
     claimed = False
+    # the target was read already: the request's connection goes back to the pool while the
+    # body arrives (a slow client must not hold one for minutes)
+    await session.commit()
     try:
         digest = await _spool(body, spool)
         if key_claim is not None:
@@ -287,7 +300,10 @@ async def accept_upload(
         raise
     body_bytes = out.model_validate(row, from_attributes=True).model_dump_json().encode()
     response = Response(body_bytes, status_code=202, media_type="application/json")
-    after_commit(session, lambda: runner.start(upload_id, spool))
+    tenant = target.get("tenant_id")
+    after_commit(
+        session, lambda: runner.start(upload_id, spool, tenant if isinstance(tenant, str) else None)
+    )
     if key_claim is not None:
         stored = idempotency.Stored(202, "application/json", body_bytes)
         claim = key_claim
@@ -318,7 +334,11 @@ async def get_upload(
         raise NotFound("No such upload.")
     if row.status in ("queued", "running") and await sweep_stale(runner.database.engine):
         await session.refresh(row)  # its process died: it reads as failed, never stuck running
-    return out.model_validate(row, from_attributes=True)
+    upload = out.model_validate(row, from_attributes=True)
+    if row.tenant_id is None and not principal.is_admin:
+        # a global upload's rows are the platform's: a tenant sees where and why, not what
+        upload.errors = [{k: v for k, v in e.items() if k != "value"} for e in upload.errors]
+    return upload
 
 
 @contextlib.asynccontextmanager

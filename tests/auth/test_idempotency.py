@@ -55,17 +55,16 @@ async def test_error_responses_are_replayed_too(
     assert again.headers["idempotent-replayed"] == "true"
 
 
-async def test_keys_are_scoped_per_tenant(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+async def test_keys_are_scoped_per_api_key(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
     shared = idem()
     _, tenant_a = await tenant_with_key(client, admin)
     _, tenant_b = await tenant_with_key(client, admin)
-    a = await client.post(
-        "/v1/api-keys", json={"scopes": ["dnc:read"]}, headers={**tenant_a, **shared}
-    )
-    b = await client.post(
-        "/v1/api-keys", json={"scopes": ["dnc:write"]}, headers={**tenant_b, **shared}
-    )
+    a = await client.post("/v1/dnc/lists", json={"name": "l"}, headers={**tenant_a, **shared})
+    b = await client.post("/v1/dnc/lists", json={"name": "l"}, headers={**tenant_b, **shared})
     assert a.status_code == b.status_code == 201
+    assert b.headers.get("idempotent-replayed") is None
     assert a.json()["tenant_id"] != b.json()["tenant_id"]
 
 

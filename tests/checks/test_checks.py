@@ -249,7 +249,10 @@ async def test_a_full_batch_of_ten_thousand_and_one_over(
     settings: Settings, engine: AsyncEngine, connection: AsyncConnection, admin_key: str
 ) -> None:
     big = create_app(
-        settings.model_copy(update={"max_body_bytes": 4 << 20}),
+        # a key's budget covers its batch items: this one may check 10,000 and go on at once
+        settings.model_copy(
+            update={"max_body_bytes": 4 << 20, "key_rate_per_s": 1e6, "key_burst": 20_000}
+        ),
         Database.joined_to(engine, connection),
     )
     transport = httpx.ASGITransport(app=big)
