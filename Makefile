@@ -31,7 +31,7 @@ run: $(RUNTIME_STAMP) ## start callguard on the embedded PostgreSQL (or DATABASE
 lint: $(DEV_STAMP) ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict app
+	$(BIN)/mypy --strict app tests bench
 
 pytest: $(DEV_STAMP) ## the test suite only (embedded PostgreSQL, or TEST_DATABASE_URL)
 	$(BIN)/pytest

@@ -16,7 +16,7 @@ from app.auth.cli import CommandFailed
 from app.checks import cli as checks_cli
 from app.core.config import Settings, get_settings
 from app.core.db import InvalidDatabaseUrl, is_unavailable
-from app.core.embedded import EmbeddedPostgres
+from app.core.embedded import EmbeddedPostgres, EmbeddedServerError
 from app.core.migrations import upgrade
 from app.dnc import cli as dnc_cli
 
@@ -55,6 +55,8 @@ def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from app.core.server import uvicorn_options  # imports uvicorn: serve only
+
     with database_url(settings) as url:
         upgrade(url)
         auth_cli.bootstrap_admin_key(url, settings)
@@ -77,6 +79,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 workers=args.workers,
                 access_log=False,  # callguard writes its own JSON access line
                 log_level="info",
+                **uvicorn_options(settings),  # limits, and whose X-Forwarded-For to believe
             )
         except SystemExit as exc:
             if exc.code not in (0, None):  # uvicorn's own codes (3: could not start)
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 return database_command(args, settings, url)
         run: Command = args.run
         return run(args, settings)
-    except (CommandFailed, InvalidDatabaseUrl) as exc:
+    except (CommandFailed, InvalidDatabaseUrl, EmbeddedServerError) as exc:
         print(f"callguard: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:

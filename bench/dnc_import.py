@@ -87,7 +87,7 @@ async def timed_baseline(dsn: str, ints: Path) -> float:
         await conn.execute("DROP TABLE IF EXISTS bench_raw")
         await conn.execute("CREATE TABLE bench_raw (number bigint PRIMARY KEY)")
         started = time.perf_counter()
-        await conn.copy_to_table("bench_raw", source=str(ints), columns=["number"])
+        await conn.copy_to_table("bench_raw", source=ints, columns=["number"])
         return time.perf_counter() - started
     finally:
         await conn.execute("DROP TABLE IF EXISTS bench_raw")

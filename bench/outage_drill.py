@@ -52,8 +52,7 @@ import asyncpg
 import httpx
 import psutil
 
-# pg_ctl: the wheel's runner of its own pg_ctl binary, as app.core.embedded imports it
-from app.core.embedded import EmbeddedPostgres, pg_ctl
+from app.core.embedded import EmbeddedPostgres
 from app.core.migrations import upgrade
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -118,9 +117,8 @@ def stop_postgres(embedded: EmbeddedPostgres, mode: str) -> list[psutil.Process]
         for proc in frozen:
             proc.suspend()  # SIGSTOP: a server that hangs, sockets open, never answering
         return frozen
-    server = embedded._server  # the wheel's handle: the system user the server runs as
-    assert server is not None
-    pg_ctl(["-w", "-m", mode, "stop"], pgdata=embedded.pgdata, user=server.system_user)
+    # EmbeddedPostgres' own runner of the wheel's pg_ctl, as the user the server runs as
+    embedded._pg_ctl(["-w", "-m", mode, "stop"])
     return []
 
 

@@ -90,7 +90,13 @@ async def test_override_needs_admin(client: httpx.AsyncClient, admin: dict[str, 
 async def test_bad_overrides_are_validation_failed(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
-    for body in ({}, {"time_zones": ["Mars/Olympus"]}, {"time_zones": []}, {"region": "texas"}):
+    bodies: list[dict[str, object]] = [
+        {},
+        {"time_zones": ["Mars/Olympus"]},
+        {"time_zones": []},
+        {"region": "texas"},
+    ]
+    for body in bodies:
         assert_envelope(
             await client.put("/v1/area-codes/415", json=body, headers=admin),
             400,

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from app.checks import chain
 
-TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+TEXT = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=40)
 LEAF = st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1) | TEXT
 VALUES = st.recursive(
     LEAF, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4)
@@ -66,7 +66,7 @@ def test_a_record_hashes_as_it_did_with_the_standard_library(
     content = [
         text
         if field == "details"
-        else (record[field].isoformat() if isinstance(record[field], datetime) else record[field])
+        else (value.isoformat() if isinstance(value := record[field], datetime) else value)
         for field in chain.CONTENT
     ]
     assert chain.details_json(details) == text

@@ -129,7 +129,7 @@ async def test_sane_request_id_is_echoed(client: httpx.AsyncClient, sent: str) -
 
 @pytest.mark.parametrize("sent", ["", "has space", "x" * 129, "semi;colon", "ünï"])
 async def test_insane_request_id_is_replaced(client: httpx.AsyncClient, sent: str) -> None:
-    response = await client.get("/nope", headers={"x-request-id": sent.encode()})
+    response = await client.get("/nope", headers={b"x-request-id": sent.encode()})
     generated = response.headers["x-request-id"]
     assert generated != sent
     assert generated.startswith("req_")

@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import hypothesis
@@ -39,6 +39,8 @@ from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Err, Ok
+from schemathesis.errors import InvalidSchema
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -85,6 +87,8 @@ class Report:
 
 
 Send = Callable[[requests.PreparedRequest], httpx.Response]
+Operation = schemathesis.APIOperation[Any, Any, Any, Any]
+Case = schemathesis.Case[Operation]
 
 
 def envelope_problem(response: httpx.Response) -> str | None:
@@ -113,7 +117,7 @@ def envelope_problem(response: httpx.Response) -> str | None:
     return None
 
 
-def _prepared(case: schemathesis.Case, auth: dict[str, str], key_prefix: str) -> Any:
+def _prepared(case: Case, auth: dict[str, str], key_prefix: str) -> Any:
     kwargs = case.as_transport_kwargs(base_url=BASE_URL, headers=auth)
     headers = kwargs.get("headers") or {}
     for name in list(headers):
@@ -128,7 +132,7 @@ BODY_IDS = {"to": "phone", "phone": "phone", "tenant_id": "tenant_id"}
 
 
 def _substitute(
-    case: schemathesis.Case,
+    case: Case,
     data: st.DataObject,
     known: dict[str, list[str]],
     query_names: list[str],
@@ -166,7 +170,7 @@ def _substitute(
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def _complete_week(case: schemathesis.Case, data: st.DataObject) -> None:
+def _complete_week(case: Case, data: st.DataObject) -> None:
     """A calling policy must name every day with an ordered window, which random generation
     almost never does: half of the time, complete and order the generated week."""
     windows = case.body.get("windows") if isinstance(case.body, dict) else None
@@ -174,8 +178,11 @@ def _complete_week(case: schemathesis.Case, data: st.DataObject) -> None:
         return
     for day in WEEK:
         window = windows.get(day)
-        ordered = isinstance(window, list) and len(window) == 2 and window[0] != window[1]
-        windows[day] = sorted(window) if ordered else None  # type: ignore[arg-type]
+        if isinstance(window, list) and len(window) == 2 and window[0] != window[1]:
+            clocks = cast("list[str]", window)  # a positive case's window: two clock strings
+            windows[day] = [*sorted(clocks)]
+        else:
+            windows[day] = None
 
 
 def fuzz_operation(
@@ -204,7 +211,7 @@ def fuzz_operation(
     )
     @hypothesis.seed(seed)
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode), data=st.data())
-    def run(case: schemathesis.Case, data: st.DataObject) -> None:
+    def run(case: Case, data: st.DataObject) -> None:
         if mode is GenerationMode.POSITIVE:
             _substitute(case, data, known, query_names)
             _complete_week(case, data)
@@ -243,6 +250,18 @@ def fuzz_operation(
         report.not_generated.append(f"{label} {mode.value}: {type(exc).__name__}")
 
 
+def _operation(result: Ok[Operation] | Err[InvalidSchema]) -> Operation:
+    """The operation, or the reason the schema could not give it, raised."""
+    if isinstance(result, Err):
+        raise result.err()
+    return result.ok()
+
+
+def _ascii(value: str | bytes) -> bytes:
+    """A header name or value as httpx itself encodes one (str as ASCII, bytes as they are)."""
+    return value if isinstance(value, bytes) else value.encode("ascii")
+
+
 def tuples_as_arrays(node: Any) -> Any:
     """The document with each homogeneous tuple (`prefixItems` of equal schemas, as pydantic
     writes `tuple[Clock, Clock]`) spelled `items` plus its length bounds, which says the same.
@@ -277,7 +296,7 @@ def fuzz_schema(
     report = Report()
     # deletions last: a deleted list or a revoked key would turn every later case into a 404
     operations = sorted(
-        (result.ok() for result in schema.get_all_operations()),
+        (_operation(result) for result in schema.get_all_operations()),
         key=lambda operation: operation.method.upper() == "DELETE",
     )
     for index, operation in enumerate(operations):
@@ -375,11 +394,13 @@ async def test_every_operation_answers_as_documented(
     run_token = secrets.token_hex(4)
 
     def send(prepared: requests.PreparedRequest) -> httpx.Response:
+        body = prepared.body  # prepared from data, json or files: never a stream here
+        assert body is None or isinstance(body, (bytes, str)), type(body)
         request = client.request(
             prepared.method or "GET",
             prepared.url or "/",
-            headers=dict(prepared.headers),
-            content=prepared.body,
+            headers=[(_ascii(k), _ascii(v)) for k, v in prepared.headers.items()],
+            content=body,
         )
         return asyncio.run_coroutine_threadsafe(request, loop).result(timeout=60)
 

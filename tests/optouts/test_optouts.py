@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ def _iso(moment: datetime) -> str:
 
 async def _opt_out(
     client: httpx.AsyncClient, headers: dict[str, str], phone: str = PHONE, **fields: object
-) -> dict[str, object]:
+) -> dict[str, Any]:
     response = await client.post("/v1/opt-outs", json={"phone": phone, **fields}, headers=headers)
     assert response.status_code == 201, response.text
     return dict(response.json())
@@ -32,7 +33,7 @@ async def _opt_out(
 
 async def _state(
     client: httpx.AsyncClient, headers: dict[str, str], phone: str = PHONE
-) -> dict[str, object]:
+) -> dict[str, Any]:
     response = await client.get(f"/v1/opt-outs/{phone}", headers=headers)
     assert response.status_code == 200, response.text
     return dict(response.json())
@@ -43,7 +44,7 @@ async def test_an_sms_opt_out_does_not_block_voice_and_all_blocks_both(
 ) -> None:
     _, headers = await tenant_with_key(client, admin)
     event = await _opt_out(client, headers, channel="sms", source="sms_stop", note="STOP")
-    assert event["id"].startswith("oo_")  # type: ignore[union-attr]
+    assert event["id"].startswith("oo_")
     assert {k: v for k, v in event.items() if k not in ("id", "occurred_at")} == {
         "phone": PHONE,
         "channel": "sms",
@@ -56,7 +57,7 @@ async def test_an_sms_opt_out_does_not_block_voice_and_all_blocks_both(
     await _opt_out(client, headers, OTHER)  # channel defaults to all
     state = await _state(client, headers, OTHER)
     assert state["opted_out"] == {"voice": True, "sms": True}
-    assert [e["source"] for e in state["history"]] == ["api"]  # type: ignore[attr-defined]
+    assert [e["source"] for e in state["history"]] == ["api"]
 
 
 async def test_a_number_never_seen_is_not_opted_out(
@@ -119,9 +120,9 @@ async def test_the_newest_event_by_occurrence_decides_not_the_last_recorded(
     state = await _state(client, headers)
     assert state["opted_out"] == {"voice": False, "sms": False}
     history = state["history"]
-    assert [e["kind"] for e in history] == ["opt_in", "opt_out", "opt_out"]  # type: ignore[union-attr]
-    assert history[1]["id"] == late["id"]  # type: ignore[index]
-    times = [e["occurred_at"] for e in history]  # type: ignore[union-attr]
+    assert [e["kind"] for e in history] == ["opt_in", "opt_out", "opt_out"]
+    assert history[1]["id"] == late["id"]
+    times = [e["occurred_at"] for e in history]
     assert times == sorted(times, reverse=True)
     # an sms opt-out after the opt-in blocks sms only
     await _opt_out(client, headers, channel="sms", occurred_at=_iso(now + timedelta(seconds=30)))
@@ -201,7 +202,7 @@ async def test_replays_with_an_idempotency_key_record_once(
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert len((await _state(client, headers))["history"]) == 1  # type: ignore[arg-type]
+    assert len((await _state(client, headers))["history"]) == 1
     other = await client.post("/v1/opt-outs", json={**body, "channel": "voice"}, headers=keyed)
     assert_envelope(other, 409, "idempotency_key_reused")
 

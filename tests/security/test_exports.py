@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from starlette.types import Message
 
 from app.audit.service import CheckFilter, stream_csv
 from app.core.config import Settings
@@ -44,11 +45,11 @@ async def _stalled_export(app: FastAPI, headers: dict[str, str], statuses: list[
     """An export whose client reads the status and the first chunk, then nothing more."""
     chunks = 0
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         await asyncio.Event().wait()  # the client never sends or closes
         return {}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         nonlocal chunks
         if message["type"] == "http.response.start":
             statuses.append(message["status"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -34,7 +35,7 @@ async def test_a_path_ending_in_uploads_gets_the_json_limit_unless_it_is_an_uplo
         )
         assert_envelope(declared, 413, "payload_too_large")
 
-        async def chunks() -> object:
+        async def chunks() -> AsyncIterator[bytes]:
             for start in range(0, len(big), 8192):
                 yield big[start : start + 8192]
 

@@ -8,11 +8,13 @@ import asyncio
 import logging
 import re
 import stat
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.types import Message
 
 from app.auth.throttle import FailedAttempts
 from tests.envelope import assert_envelope
@@ -116,18 +118,18 @@ async def test_a_client_leaving_mid_upload_is_not_a_server_error(
     _, headers = await tenant_with_key(client, admin)
     list_id = (await client.post("/v1/dnc/lists", json={"name": "d"}, headers=headers)).json()["id"]
     path = f"/v1/dnc/lists/{list_id}/uploads"
-    messages = iter(
+    messages: Iterator[Message] = iter(
         [
             {"type": "http.request", "body": b"+14155552671\n", "more_body": True},
             {"type": "http.disconnect"},
         ]
     )
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return next(messages)
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
