@@ -28,10 +28,12 @@ install: $(DEV_STAMP) ## create .venv and install callguard with its dev tools
 run: $(RUNTIME_STAMP) ## start callguard on the embedded PostgreSQL (or DATABASE_URL)
 	$(BIN)/callguard serve
 
-lint: $(DEV_STAMP) ## ruff check, ruff format --check, mypy --strict
+lint: $(DEV_STAMP) ## ruff, mypy --strict, the layer contracts (import-linter), SQL only in repositories
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict app tests bench
+	$(BIN)/mypy --strict app tests bench scripts
+	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_sql.py
 
 pytest: $(DEV_STAMP) ## the test suite only (embedded PostgreSQL, or TEST_DATABASE_URL)
 	$(BIN)/pytest

@@ -1,4 +1,5 @@
-"""Mounts every feature router under /v1, all behind the one authentication dependency."""
+"""Mounts every feature router under /v1, all behind the one authentication dependency, and
+names what each kind of upload merges into (the features that own those tables say how)."""
 
 from fastapi import APIRouter, Depends
 
@@ -8,8 +9,11 @@ from app.auth.dependencies import authenticate
 from app.auth.router import router as auth_router
 from app.callingrules.router import router as callingrules_router
 from app.checks.router import router as checks_router
+from app.dnc import uploads as dnc_uploads
 from app.dnc.router import router as dnc_router
+from app.optouts import uploads as optout_uploads
 from app.optouts.router import router as optouts_router
+from app.uploads.importer import Targets
 
 
 def api_router() -> APIRouter:
@@ -23,3 +27,7 @@ def api_router() -> APIRouter:
     v1.include_router(optouts_router)
     v1.include_router(audit_router)
     return v1
+
+
+def upload_targets() -> Targets:
+    return {"dnc": dnc_uploads.target, "optout": optout_uploads.target}

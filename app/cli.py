@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from app.audit import cli as audit_cli
 from app.auth import cli as auth_cli
-from app.auth.cli import CommandFailed
 from app.checks import cli as checks_cli
+from app.core.commands import CommandFailed
 from app.core.config import Settings, get_settings
 from app.core.db import InvalidDatabaseUrl, is_unavailable
 from app.core.embedded import EmbeddedPostgres, EmbeddedServerError
@@ -108,6 +109,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     auth_cli.register(commands)
     dnc_cli.register(commands)
     checks_cli.register(commands)
+    audit_cli.register(commands)
     return parser
 
 

@@ -8,30 +8,33 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import api_router
+from app.api import api_router, upload_targets
+from app.auth import tasks as auth_tasks
 from app.auth.cache import key_subscription
 from app.auth.dependencies import AuthState
-from app.auth.housekeeping import start_housekeeping
-from app.auth.housekeeping import stop as stop_housekeeping
+from app.auth.errors import IdempotencyKeyReused
 from app.auth.throttle import KeyBudgets
-from app.callingrules.reference import ReferenceData
 from app.callingrules.service import load_snapshot
+from app.checks import tasks as check_tasks
 from app.checks.fast import FastChecks
 from app.checks.pipeline import CheckWriter
 from app.checks.service import HoursCache
 from app.core.config import Settings, get_settings
-from app.core.db import Database
+from app.core.db import Database, is_unavailable
 from app.core.errors import install_error_handlers
 from app.core.listener import ChangeListener
 from app.core.logging import configure_logging
 from app.core.longreads import LongReads
 from app.core.middleware import RequestContextMiddleware, UploadRoutes
 from app.core.openapi import install_docs, install_openapi
+from app.core.periodic import start_periodic
+from app.core.periodic import stop as stop_periodic
 from app.core.routing import JsonBodyRoute
 from app.ops.router import router as ops_router
+from app.reference.snapshot import ReferenceData
 from app.rules.data import HolidayCalendars, load_jurisdictions
-from app.uploads.service import UploadRunner
-from app.uploads.service import running as upload_sweeper
+from app.uploads.runner import UploadRunner
+from app.uploads.runner import running as upload_sweeper
 
 DESCRIPTION = (
     "Call-compliance pre-check: ask right before dialing whether a number may be called now. "
@@ -82,7 +85,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             listener.subscribe(app.state.reference.subscription())
             listener.start()
         app.state.listener = listener
-        housekeeping = start_housekeeping(app.state.db.engine, settings)
+        engine = app.state.db.engine
+        housekeeping = start_periodic(
+            "housekeeping",
+            [
+                lambda: check_tasks.ensure_partitions(engine),
+                lambda: auth_tasks.purge_idempotency_records(engine, settings),
+            ],
+            every_s=600.0,
+            unavailable=is_unavailable,
+        )
         app.state.uploads.database = app.state.db
         app.state.checks.start()
         quiet_gc()
@@ -92,7 +104,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             await app.state.uploads.wait()
         finally:
             await app.state.checks.stop()
-            await stop_housekeeping(housekeeping)
+            await stop_periodic(housekeeping)
             if listener is not None:
                 await listener.stop()
             if owned:
@@ -129,6 +141,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         database,
         app.state.reference,
         settings.data_dir / "uploads",
+        targets=upload_targets(),
         max_bytes=settings.max_upload_bytes,
         slots=settings.upload_slots,
         per_tenant=settings.uploads_per_tenant,
@@ -143,7 +156,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     if database is not None:
         app.state.db = database
     install_error_handlers(app)
-    install_openapi(app)
+    install_openapi(app, idempotency_conflict=IdempotencyKeyReused)
     install_docs(app)
     app.add_middleware(
         RequestContextMiddleware,

@@ -41,7 +41,7 @@ import httpx
 from app.auth import service as auth_service
 from app.auth.principal import Scope
 from app.auth.schemas import ApiKeyIn
-from app.checks.pipeline import LOOKUP
+from app.checks.repository import LOOKUP
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.embedded import EmbeddedPostgres

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import asyncpg
 
+from app.api import upload_targets
 from app.areacodes.data import load_area_codes
 from app.core.config import Settings
 from app.core.db import create_engine
@@ -127,7 +128,13 @@ async def timed_upload(
     engine = create_engine(dsn, settings)
     in_service = frozenset(n for n, c in load_area_codes().items() if c.in_service)
     started = time.perf_counter()
-    await run_upload(engine=engine, upload_id=upload_id, spool=spool, in_service=in_service)
+    await run_upload(
+        engine=engine,
+        upload_id=upload_id,
+        spool=spool,
+        in_service=in_service,
+        targets=upload_targets(),
+    )
     elapsed = time.perf_counter() - started
     status = await conn.fetchval("SELECT status FROM uploads WHERE id = $1", upload_id)
     assert status == "succeeded", status

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.core.all_models import Base
+from app.all_models import Base
 from app.core.config import get_settings
 from app.core.db import async_url
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
 from pathlib import Path
+
+from app.reference.snapshot import AreaCode
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "area_codes.csv"
 COLUMNS = (
@@ -17,18 +18,6 @@ COLUMNS = (
     "parent_npa",
     "source",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class AreaCode:
-    npa: str
-    country: str
-    region: str | None
-    time_zones: tuple[str, ...]
-    geographic: bool
-    in_service: bool
-    parent_npa: str | None
-    source: str
 
 
 class AreaCodeDataError(ValueError):

@@ -6,9 +6,8 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.areacodes.data import AreaCode
 from app.areacodes.models import AreaCodeOverride, AreaCodeRow
-from app.callingrules.reference import CHANNEL
+from app.reference.snapshot import AreaCode
 
 
 async def effective_area_codes(
@@ -76,9 +75,3 @@ async def upsert_override(
 async def delete_override(session: AsyncSession, npa: str) -> bool:
     result = await session.execute(delete(AreaCodeOverride).where(AreaCodeOverride.npa == npa))
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def notify_reference_change(session: AsyncSession, what: str) -> None:
-    await session.execute(
-        text("SELECT pg_notify(:channel, :what)"), {"channel": CHANNEL, "what": what}
-    )

@@ -7,11 +7,11 @@ from app.areacodes.schemas import AreaCodeOut, AreaCodeOverrideIn
 from app.auth.dependencies import AdminKey, CurrentPrincipal
 from app.auth.errors import InvalidToken, KeyExpired, KeyRevoked, RateLimited, ScopeRequired
 from app.auth.routing import make_v1_router
-from app.callingrules.reference import ReferenceData, Snapshot
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.routing import errors
 from app.core.schemas import Page
+from app.reference.snapshot import ReferenceData, Snapshot
 
 router = make_v1_router(tags=["area codes"])
 Npa = Annotated[str, Path(pattern=r"^[0-9]{3}$", description="Three-digit area code.")]

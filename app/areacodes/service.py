@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areacodes import repository
-from app.areacodes.data import AreaCode
+from app.areacodes.errors import AreaCodeNotFound, NoOverride
 from app.areacodes.schemas import AreaCodeOut, AreaCodeOverrideIn
 from app.auth.principal import Principal
-from app.callingrules.reference import ReferenceData, Snapshot
-from app.callingrules.service import reference_changed
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import ValidationFailed
+from app.reference.service import reference_changed
+from app.reference.snapshot import AreaCode, ReferenceData, Snapshot
 
 
 def _out(code: AreaCode, overridden: bool) -> AreaCodeOut:
@@ -49,7 +49,7 @@ def list_area_codes(
 def get_area_code(*, snapshot: Snapshot, npa: str) -> AreaCodeOut:
     code = snapshot.area_codes.get(npa)
     if code is None:
-        raise NotFound(f"No area code {npa} in the table.")
+        raise AreaCodeNotFound(f"No area code {npa} in the table.")
     return _out(code, npa in _overridden(snapshot))
 
 
@@ -67,7 +67,7 @@ async def override_area_code(
     data: AreaCodeOverrideIn,
 ) -> AreaCodeOut:
     if not await repository.shipped_exists(session, npa):
-        raise NotFound(f"No area code {npa} in the table.")
+        raise AreaCodeNotFound(f"No area code {npa} in the table.")
     snapshot = await reference.current_in(session)
     country = snapshot.area_codes[npa].country
     if data.region is not None and f"{country}-{data.region}" not in snapshot.region_zones:
@@ -90,7 +90,7 @@ async def override_area_code(
         kind="area_code.overridden",
         target=npa,
         tenant_id=None,
-        principal=principal,
+        actor_key_id=principal.key_id,
         details=data.model_dump(exclude_none=True),
     )
     return await _effective(session, npa)
@@ -100,14 +100,14 @@ async def remove_override(
     *, session: AsyncSession, reference: ReferenceData, principal: Principal, npa: str
 ) -> AreaCodeOut:
     if not await repository.delete_override(session, npa):
-        raise NotFound(f"Area code {npa} has no override.")
+        raise NoOverride(f"Area code {npa} has no override.")
     await reference_changed(
         session,
         reference,
         kind="area_code.override_removed",
         target=npa,
         tenant_id=None,
-        principal=principal,
+        actor_key_id=principal.key_id,
         details={},
     )
     return await _effective(session, npa)

@@ -10,6 +10,7 @@ from app.auth.errors import InvalidToken, KeyExpired, KeyRevoked, RateLimited, S
 from app.auth.principal import Principal, Scope
 from app.auth.routing import make_v1_router
 from app.auth.scoping import existing_tenant
+from app.checks.repository import CheckFilter
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.longreads import LongReads, LongReadsBusy
@@ -71,7 +72,7 @@ async def list_checks(
 ) -> Any:
     """Check records, newest first; `Accept: text/csv` streams every matching row."""
     tenant, every = await _scope(principal, tenant_id, session)
-    flt = service.CheckFilter(
+    flt = CheckFilter(
         tenant_id=tenant,
         every_tenant=every,
         outcome=outcome,
@@ -102,7 +103,7 @@ async def get_check(
 ) -> CheckRecordOut:
     """One check record."""
     tenant, every = await _scope(principal, tenant_id, session)
-    flt = service.CheckFilter(tenant_id=tenant, every_tenant=every)
+    flt = CheckFilter(tenant_id=tenant, every_tenant=every)
     return CheckRecordOut.model_validate(await service.get_check(session, flt, check_id))
 
 

@@ -14,15 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import service
 from app.auth.principal import Scope
 from app.auth.schemas import ApiKeyIn
+from app.core.commands import CommandFailed
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import AppError
 
 T = TypeVar("T")
-
-
-class CommandFailed(Exception):
-    """A failure to report in one sentence on standard error (exit 1)."""
 
 
 def in_transaction(url: str, settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

@@ -1,4 +1,4 @@
-from app.core.errors import AppError
+from app.core.errors import AppError, Conflict, NotFound
 
 BEARER = {"WWW-Authenticate": 'Bearer realm="callguard"'}  # RFC 6750: every 401 names the scheme
 
@@ -59,3 +59,19 @@ class IdempotencyInProgress(AppError):
     code = "idempotency_in_progress"
     status = 409
     default_message = "A request with this Idempotency-Key is still running; retry shortly."
+
+
+class TenantNotFound(NotFound):
+    default_message = "No such tenant."
+
+
+class TenantNameTaken(Conflict):
+    default_message = "A tenant of that name already exists."
+
+
+class KeyNotFound(NotFound):
+    default_message = "No such API key."
+
+
+class KeyNotRotatable(Conflict):
+    default_message = "This key cannot be rotated."

@@ -12,37 +12,10 @@ import hashlib
 from dataclasses import dataclass
 
 from fastapi import Request
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.auth import repository
 from app.core.config import Settings
-
-_CLAIM = text(
-    """
-    INSERT INTO idempotency_records AS r (scope, key, fingerprint, state)
-    VALUES (:scope, :key, :fingerprint, 'in_progress')
-    ON CONFLICT (scope, key) DO UPDATE
-        SET fingerprint = EXCLUDED.fingerprint, state = 'in_progress', status = NULL,
-            content_type = NULL, body = NULL, created_at = now()
-        WHERE r.created_at < now() - make_interval(secs => :retention)
-           OR (r.state = 'in_progress' AND r.created_at < now() - make_interval(secs => :abandon))
-    RETURNING 1
-    """
-)
-_EXISTING = text(
-    "SELECT fingerprint, state, status, content_type, body FROM idempotency_records "
-    "WHERE scope = :scope AND key = :key"
-)
-_COMPLETE = text(
-    "UPDATE idempotency_records SET state = 'done', status = :status, "
-    "content_type = :content_type, body = :body WHERE scope = :scope AND key = :key"
-)
-_RELEASE = text(
-    "DELETE FROM idempotency_records WHERE scope = :scope AND key = :key AND state = 'in_progress'"
-)
-_PURGE = text(
-    "DELETE FROM idempotency_records WHERE created_at < now() - make_interval(secs => :retention)"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,20 +44,16 @@ def fingerprint(request: Request, body: bytes) -> bytes:
 async def claim(
     engine: AsyncEngine, settings: Settings, *, scope: str, key: str, fingerprint: bytes
 ) -> Claim:
-    params = {"scope": scope, "key": key}
-    async with engine.begin() as conn:
-        taken = await conn.scalar(
-            _CLAIM,
-            {
-                **params,
-                "fingerprint": fingerprint,
-                "retention": settings.idempotency_retention_s,
-                "abandon": settings.idempotency_abandon_s,
-            },
-        )
-        if taken:
-            return Claim(claimed=True)
-        row = (await conn.execute(_EXISTING, params)).one_or_none()
+    taken, row = await repository.claim_idempotency_key(
+        engine,
+        scope=scope,
+        key=key,
+        fingerprint=fingerprint,
+        retention_s=settings.idempotency_retention_s,
+        abandon_s=settings.idempotency_abandon_s,
+    )
+    if taken:
+        return Claim(claimed=True)
     if row is None:  # purged between the two statements: the key is free
         return await claim(engine, settings, scope=scope, key=key, fingerprint=fingerprint)
     if bytes(row.fingerprint) != fingerprint:
@@ -95,25 +64,15 @@ async def claim(
 
 
 async def complete(engine: AsyncEngine, *, scope: str, key: str, stored: Stored) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(
-            _COMPLETE,
-            {
-                "scope": scope,
-                "key": key,
-                "status": stored.status,
-                "content_type": stored.content_type,
-                "body": stored.body,
-            },
-        )
+    await repository.store_idempotent_answer(
+        engine,
+        scope=scope,
+        key=key,
+        status=stored.status,
+        content_type=stored.content_type,
+        body=stored.body,
+    )
 
 
 async def release(engine: AsyncEngine, *, scope: str, key: str) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(_RELEASE, {"scope": scope, "key": key})
-
-
-async def purge_expired(engine: AsyncEngine, settings: Settings) -> int:
-    async with engine.begin() as conn:
-        result = await conn.execute(_PURGE, {"retention": settings.idempotency_retention_s})
-    return int(result.rowcount or 0)
+    await repository.release_idempotency_key(engine, scope=scope, key=key)

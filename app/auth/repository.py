@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from app.auth.cache import CHANNEL, KeyRecord
@@ -118,3 +119,89 @@ async def notify_key_change(session: AsyncSession, key_id: str) -> None:
     await session.execute(
         text("SELECT pg_notify(:channel, :key_id)"), {"channel": CHANNEL, "key_id": key_id}
     )
+
+
+# Idempotency-Key records (app/auth/idempotency.py). The claim is its own committed statement,
+# outside the request's transaction, so a concurrent duplicate sees it at once.
+
+_CLAIM = text(
+    """
+    INSERT INTO idempotency_records AS r (scope, key, fingerprint, state)
+    VALUES (:scope, :key, :fingerprint, 'in_progress')
+    ON CONFLICT (scope, key) DO UPDATE
+        SET fingerprint = EXCLUDED.fingerprint, state = 'in_progress', status = NULL,
+            content_type = NULL, body = NULL, created_at = now()
+        WHERE r.created_at < now() - make_interval(secs => :retention)
+           OR (r.state = 'in_progress' AND r.created_at < now() - make_interval(secs => :abandon))
+    RETURNING 1
+    """
+)
+_EXISTING = text(
+    "SELECT fingerprint, state, status, content_type, body FROM idempotency_records "
+    "WHERE scope = :scope AND key = :key"
+)
+_COMPLETE = text(
+    "UPDATE idempotency_records SET state = 'done', status = :status, "
+    "content_type = :content_type, body = :body WHERE scope = :scope AND key = :key"
+)
+_RELEASE = text(
+    "DELETE FROM idempotency_records WHERE scope = :scope AND key = :key AND state = 'in_progress'"
+)
+_PURGE = text(
+    "DELETE FROM idempotency_records WHERE created_at < now() - make_interval(secs => :retention)"
+)
+
+
+async def claim_idempotency_key(
+    engine: AsyncEngine,
+    *,
+    scope: str,
+    key: str,
+    fingerprint: bytes,
+    retention_s: int,
+    abandon_s: int,
+) -> tuple[bool, Any]:
+    """(True, None) if this request now holds the key; else (False, the existing record's
+    fingerprint, state, status, content_type and body, or None if it was purged meanwhile)."""
+    params = {"scope": scope, "key": key}
+    async with engine.begin() as conn:
+        taken = await conn.scalar(
+            _CLAIM,
+            {**params, "fingerprint": fingerprint, "retention": retention_s, "abandon": abandon_s},
+        )
+        if taken:
+            return True, None
+        return False, (await conn.execute(_EXISTING, params)).one_or_none()
+
+
+async def store_idempotent_answer(
+    engine: AsyncEngine,
+    *,
+    scope: str,
+    key: str,
+    status: int,
+    content_type: str | None,
+    body: bytes,
+) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            _COMPLETE,
+            {
+                "scope": scope,
+                "key": key,
+                "status": status,
+                "content_type": content_type,
+                "body": body,
+            },
+        )
+
+
+async def release_idempotency_key(engine: AsyncEngine, *, scope: str, key: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(_RELEASE, {"scope": scope, "key": key})
+
+
+async def purge_idempotency_records(engine: AsyncEngine, retention_s: int) -> int:
+    async with engine.begin() as conn:
+        result = await conn.execute(_PURGE, {"retention": retention_s})
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth import idempotency
 from app.auth.dependencies import authenticate, required_scopes
 from app.auth.errors import IdempotencyInProgress, IdempotencyKeyReused, ScopeRequired
+from app.auth.principal import Principal
+from app.core.config import Settings
 from app.core.errors import AppError, ValidationFailed, error_response, validation_error_response
 from app.core.routing import RETURNS_SECRET, STREAMING_BODY, JsonBodyRoute
 from app.core.text import unstorable
@@ -98,19 +102,57 @@ def replayed(stored: idempotency.Stored) -> Response:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class KeyClaim:
+    """A request's Idempotency-Key, scoped to its API key: the one flow of claim, replay,
+    completion and release, for routes whose body FastAPI reads and for those that stream it."""
+
+    engine: AsyncEngine
+    settings: Settings
+    scope: str
+    key: str
+
+    @classmethod
+    def of(cls, request: Request, principal: Principal, key: str) -> KeyClaim:
+        return cls(
+            request.app.state.db.engine,
+            request.app.state.settings,
+            principal.idempotency_scope,
+            key,
+        )
+
+    async def take(self, request: Request, body: bytes) -> Response | None:
+        """Claim the key for this request (None), or the first response to replay; a reused
+        or still running key is a 409. `body`: the body, or a digest of a streamed one."""
+        fingerprint = idempotency.fingerprint(request, body)
+        claim = await idempotency.claim(
+            self.engine, self.settings, scope=self.scope, key=self.key, fingerprint=fingerprint
+        )
+        if claim.reused:
+            raise IdempotencyKeyReused()
+        if claim.in_progress:
+            raise IdempotencyInProgress()
+        return replayed(claim.replay) if claim.replay is not None else None
+
+    async def complete(self, status: int, content_type: str | None, body: bytes) -> None:
+        stored = idempotency.Stored(status, content_type, body)
+        await idempotency.complete(self.engine, scope=self.scope, key=self.key, stored=stored)
+
+    async def release(self) -> None:
+        await asyncio.shield(idempotency.release(self.engine, scope=self.scope, key=self.key))
+
+
+def streamed_claim(request: Request, principal: Principal) -> KeyClaim | None:
+    """The Idempotency-Key a streaming route claims itself, once its body is on disk."""
+    key = getattr(request.state, "idempotency_key", None)
+    return None if key is None else KeyClaim.of(request, principal, key)
+
+
 async def _idempotent(request: Request, key: str, handler: Handler) -> Response:
-    principal = await authenticate(request)  # cached on the request by now
-    engine = request.app.state.db.engine
-    settings = request.app.state.settings
-    scope = principal.idempotency_scope
-    fingerprint = idempotency.fingerprint(request, await request.body())
-    claim = await idempotency.claim(engine, settings, scope=scope, key=key, fingerprint=fingerprint)
-    if claim.reused:
-        raise IdempotencyKeyReused()
-    if claim.in_progress:
-        raise IdempotencyInProgress()
-    if claim.replay is not None:
-        return replayed(claim.replay)
+    claim = KeyClaim.of(request, await authenticate(request), key)  # principal cached by now
+    replay = await claim.take(request, await request.body())
+    if replay is not None:
+        return replay
     try:
         try:
             response = await handler(request)
@@ -119,14 +161,13 @@ async def _idempotent(request: Request, key: str, handler: Handler) -> Response:
         except RequestValidationError as exc:
             response = validation_error_response(exc)
     except BaseException:
-        await asyncio.shield(idempotency.release(engine, scope=scope, key=key))
+        await claim.release()
         raise
     body = getattr(response, "body", None)
     if response.status_code >= 500 or not isinstance(body, bytes):
-        await idempotency.release(engine, scope=scope, key=key)
+        await claim.release()
         return response
-    stored = idempotency.Stored(response.status_code, response.media_type, body)
-    await idempotency.complete(engine, scope=scope, key=key, stored=stored)
+    await claim.complete(response.status_code, response.media_type, body)
     return response
 
 

@@ -4,9 +4,10 @@ from sqlalchemy import ColumnElement, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.auth.errors import TenantNotFound
 from app.auth.models import Tenant
 from app.auth.principal import Principal
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import ValidationFailed
 
 
 def visible_to(
@@ -36,7 +37,7 @@ def owned_tenant(principal: Principal, requested: str | None) -> str | None:
         return principal.tenant_id
     if principal.is_admin:
         return requested
-    raise NotFound("No such tenant.")
+    raise TenantNotFound()
 
 
 async def existing_tenant(
@@ -45,5 +46,5 @@ async def existing_tenant(
     """`required_tenant`, and a platform key naming a tenant that does not exist gets 404."""
     tenant_id = required_tenant(principal, requested)
     if tenant_id != principal.tenant_id and await session.get(Tenant, tenant_id) is None:
-        raise NotFound("No such tenant.")
+        raise TenantNotFound()
     return tenant_id

@@ -7,23 +7,29 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.repository import record_event
 from app.auth import repository
-from app.auth.errors import ScopeRequired
+from app.auth.errors import (
+    KeyNotFound,
+    KeyNotRotatable,
+    ScopeRequired,
+    TenantNameTaken,
+    TenantNotFound,
+)
 from app.auth.models import ApiKey, Tenant
 from app.auth.principal import Principal, Scope, display_prefix, generate_secret, hash_secret
 from app.auth.schemas import ApiKeyIn
 from app.auth.scoping import owned_tenant, visible_to
 from app.core.db import after_commit
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.errors import ValidationFailed
 from app.core.ids import new_id
 from app.core.pagination import PageRequest, cut_page
+from app.events.repository import record_event
 
 
 async def create_tenant(*, session: AsyncSession, principal: Principal, name: str) -> Tenant:
     tenant = await repository.insert_tenant(session, id=new_id("ten"), name=name)
     if tenant is None:
-        raise Conflict(f"A tenant named {name!r} already exists.")
+        raise TenantNameTaken(f"A tenant named {name!r} already exists.")
     await record_event(
         session,
         type="tenant.created",
@@ -33,6 +39,10 @@ async def create_tenant(*, session: AsyncSession, principal: Principal, name: st
         details={"name": name},
     )
     return tenant
+
+
+async def tenant_exists(session: AsyncSession, tenant_id: str) -> bool:
+    return await repository.get_tenant(session, tenant_id) is not None
 
 
 async def list_tenants(
@@ -63,7 +73,7 @@ async def create_key(
             "tenant_id", "a key without the admin scope belongs to a tenant"
         )
     if tenant_id is not None and await repository.get_tenant(session, tenant_id) is None:
-        raise NotFound("No such tenant.")
+        raise TenantNotFound()
     if data.expires_at is not None and data.expires_at <= datetime.now(UTC):
         raise ValidationFailed.field("expires_at", "must be in the future")
     key, secret = await _insert_key(
@@ -116,7 +126,7 @@ async def _visible_key(session: AsyncSession, principal: Principal, key_id: str)
         session, key_id, visible_to(principal, ApiKey.tenant_id), for_update=True
     )
     if key is None:
-        raise NotFound("No such API key.")
+        raise KeyNotFound()
     for scope in sorted(key.scopes):
         if not principal.has(scope):
             raise ScopeRequired(
@@ -158,9 +168,11 @@ async def rotate_key(
 ) -> tuple[ApiKey, str]:
     old = await _visible_key(session, principal, key_id)
     if old.revoked_at is not None:
-        raise Conflict("A revoked key cannot be rotated.")
+        raise KeyNotRotatable("A revoked key cannot be rotated.")
     if old.replaced_by is not None:
-        raise Conflict(f"This key was already rotated; its replacement is {old.replaced_by}.")
+        raise KeyNotRotatable(
+            f"This key was already rotated; its replacement is {old.replaced_by}."
+        )
     new, secret = await _insert_key(
         session,
         tenant_id=old.tenant_id,

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.callingrules.reference import Snapshot
 from app.callingrules.service import snapshot_bans, snapshot_policy
 from app.core.errors import ValidationFailed
 from app.numbers.parsing import PhoneNumber
+from app.reference.snapshot import Snapshot
 from app.rules.data import HolidayCalendars
 from app.rules.engine import evaluate
 from app.rules.model import Jurisdiction, Verdict

@@ -8,13 +8,13 @@ from app.auth.principal import Principal, Scope
 from app.auth.routing import make_v1_router
 from app.auth.scoping import required_tenant
 from app.callingrules import service
-from app.callingrules.reference import ReferenceData
 from app.callingrules.schemas import BanIn, BanOut, CallingRulesOut, PolicyIn, PolicyOut
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.pagination import PageDep
 from app.core.routing import errors
 from app.core.schemas import Page
+from app.reference.snapshot import ReferenceData
 
 router = make_v1_router(tags=["calling rules"])
 AUTH = (InvalidToken, KeyRevoked, KeyExpired, RateLimited)

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, time
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.areacodes import repository as areacodes
-from app.audit.repository import record_event
-from app.auth.models import Tenant
+from app.auth import service as auth_service
+from app.auth.errors import TenantNotFound
 from app.auth.principal import Principal
 from app.callingrules import repository
+from app.callingrules.errors import BanNotFound, NoPolicy
 from app.callingrules.models import CallingBan, CallingPolicy
-from app.callingrules.reference import ReferenceData, Snapshot, build_snapshot
 from app.callingrules.schemas import DAYS, BanIn, BanOut, JurisdictionOut, PolicyIn, PolicyOut
-from app.core.db import after_commit
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import ValidationFailed
 from app.core.ids import new_id
 from app.core.pagination import PageRequest, cut_page
+from app.reference.service import reference_changed
+from app.reference.snapshot import ReferenceData, Snapshot, build_snapshot
 from app.rules.model import Ban, Jurisdiction, Policy, Window
 
 
@@ -67,29 +67,6 @@ def known_jurisdictions(snapshot: Snapshot) -> set[str]:
     return set(snapshot.country_zones) | set(snapshot.region_zones)
 
 
-async def reference_changed(
-    session: AsyncSession,
-    reference: ReferenceData,
-    *,
-    kind: str,
-    target: str,
-    tenant_id: str | None,
-    principal: Principal,
-    details: dict[str, Any],
-) -> None:
-    """A change to what checks read from memory: audited, announced, and reloaded here."""
-    await record_event(
-        session,
-        type=kind,
-        target=target,
-        tenant_id=tenant_id,
-        actor_key_id=principal.key_id,
-        details=details,
-    )
-    await areacodes.notify_reference_change(session, kind)
-    after_commit(session, reference.mark_dirty)
-
-
 async def declare_ban(
     *,
     session: AsyncSession,
@@ -123,7 +100,7 @@ async def declare_ban(
         kind="ban.declared",
         target=row.id,
         tenant_id=None,
-        principal=principal,
+        actor_key_id=principal.key_id,
         details=data.model_dump(mode="json"),
     )
     return BanOut.model_validate(row, from_attributes=True)
@@ -143,7 +120,7 @@ async def lift_ban(
 ) -> BanOut:
     already = await repository.get_ban(session, ban_id)
     if already is None:
-        raise NotFound("No such ban.")
+        raise BanNotFound()
     if already.lifted_at is not None:
         return BanOut.model_validate(already, from_attributes=True)
     row = await repository.lift_ban(session, ban_id)
@@ -154,7 +131,7 @@ async def lift_ban(
         kind="ban.lifted",
         target=ban_id,
         tenant_id=None,
-        principal=principal,
+        actor_key_id=principal.key_id,
         details={},
     )
     return BanOut.model_validate(row, from_attributes=True)
@@ -184,8 +161,8 @@ async def set_policy(
     tenant_id: str,
     data: PolicyIn,
 ) -> PolicyOut:
-    if await session.get(Tenant, tenant_id) is None:
-        raise NotFound("No such tenant.")
+    if not await auth_service.tenant_exists(session, tenant_id):
+        raise TenantNotFound()
     given: dict[str, tuple[str, str] | None] = {str(k): v for k, v in data.windows.items()}
     windows = {day: list(pair) if (pair := given.get(day)) else None for day in DAYS}
     row = await repository.upsert_policy(
@@ -197,7 +174,7 @@ async def set_policy(
         kind="policy.updated",
         target=tenant_id,
         tenant_id=tenant_id,
-        principal=principal,
+        actor_key_id=principal.key_id,
         details=data.model_dump(mode="json"),
     )
     return _policy_out(row)
@@ -206,7 +183,7 @@ async def set_policy(
 async def get_policy(*, session: AsyncSession, tenant_id: str) -> PolicyOut:
     row = await repository.get_policy(session, tenant_id)
     if row is None:
-        raise NotFound("This tenant has no calling policy; only the law applies.")
+        raise NoPolicy()
     return _policy_out(row)
 
 

@@ -27,6 +27,7 @@ from app.auth.principal import Scope as KeyScope
 from app.checks import service
 from app.checks.pipeline import CheckUnavailable, CheckWriter
 from app.core import gcpause
+from app.core.channels import CHANNELS
 from app.core.errors import AppError, ServiceUnavailable, envelope
 from app.core.metrics import observe_checks
 from app.core.text import encodable
@@ -79,7 +80,7 @@ def _common(data: dict[str, Any]) -> bool:
             data["at"] = datetime.fromisoformat(at.replace("Z", "+00:00"))
         except ValueError:
             return False
-    return data.get("channel", "voice") in ("voice", "sms")
+    return data.get("channel", "voice") in CHANNELS
 
 
 def _fields(body: bytes) -> dict[str, Any] | None:

@@ -20,46 +20,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.checks import chain
+from app.checks import chain, repository
+from app.checks.matching import matches
 from app.checks.outcome import Decided, Found, Prepared, decide
 from app.core.db import Database, is_unavailable
 from app.core.ids import new_id
-from app.core.schemas import rfc3339_utc
 
 log = logging.getLogger("callguard.checks")
 
 MAX_BATCH_ITEMS = 20_000
-
-# One statement for every list and opt-out lookup of a batch: a row per list holding one of its
-# numbers (global, or of one of its tenants) and a row per opt-out state of one of its tenants
-# that opts a number out; Python gives each check the rows of its number and tenant. The numbers
-# go in sorted and distinct, so the primary key of dnc_entries is read in one ordered pass
-# (PostgreSQL walks the array's keys in index order, skipping the descent where the next key is
-# on the same page) and only the numbers found come back.
-LOOKUP = """
-SELECT e.number, l.tenant_id, l.id, l.name, l.scope, e.listed_at,
-  NULL::boolean, NULL::timestamptz, NULL::text, NULL::text,
-  NULL::boolean, NULL::timestamptz, NULL::text, NULL::text
-FROM dnc_entries e JOIN dnc_lists l ON l.seq = e.list_seq AND l.deleted_at IS NULL
-WHERE e.number = ANY($1::bigint[]) AND (l.tenant_id IS NULL OR l.tenant_id = ANY($2::text[]))
-  AND (e.expires_at IS NULL OR e.expires_at > $3)
-UNION ALL
-SELECT s.number, s.tenant_id, NULL, NULL, NULL, NULL,
-  s.voice_out, s.voice_at, s.voice_channel, s.voice_source,
-  s.sms_out, s.sms_at, s.sms_channel, s.sms_source
-FROM optout_state s
-WHERE s.tenant_id = ANY($2::text[]) AND s.number = ANY($1::bigint[]) AND (s.voice_out OR s.sms_out)
-"""
-
-INSERT = """
-INSERT INTO check_records (id, decided_at, tenant_id, api_key_id, request_id, phone, at,
-  channel, recipient_state, batch, outcome, error, details, lane, lane_seq, prev_hash, hash)
-SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
-  $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::boolean[], $11::text[],
-  $12::text[], $13::json[], $14::text[], $15::bigint[], $16::bytea[], $17::bytea[])
-"""
-COLUMNS = (*chain.CONTENT, "prev_hash", "hash")
-COPY_FROM = 500  # records in a batch from which they are written with COPY
 
 
 class CheckUnavailable(Exception):
@@ -115,7 +84,7 @@ class Slot:
             self.held = await database.engine.connect()
             try:
                 self.raw = (await self.held.get_raw_connection()).driver_connection
-                await self.raw.execute("SET plan_cache_mode = force_generic_plan")
+                await repository.prefer_generic_plans(self.raw)
             except BaseException:
                 await self.release(broken=True)
                 raise
@@ -127,7 +96,7 @@ class Slot:
             return
         if not broken and raw is not None:
             try:
-                await raw.execute("RESET plan_cache_mode")  # back to the pool as it came
+                await repository.reset_plans(raw)  # back to the pool as it came
             except Exception:
                 broken = True
         with contextlib.suppress(Exception):
@@ -135,55 +104,6 @@ class Slot:
                 await held.invalidate()
         with contextlib.suppress(Exception):
             await held.close()
-
-
-# where each channel's opt-out columns start in a LOOKUP row (out, at, channel, source)
-OPTOUT_COLUMNS = {"voice": 6, "sms": 10}
-
-
-def _found(
-    rows: list[Any], items: list[Prepared], valid: list[tuple[int, int, str | None]]
-) -> dict[int, Found]:
-    """What the lookup rows say of the numbers on a list or opted out, per item index (a
-    number on neither has no entry): each check gets the lists global or of its own tenant,
-    and its own tenant's opt-out. Matches come tenant lists first, then by listing time and
-    list id."""
-    checks: dict[int, list[int]] = {}  # number: the indexes of the items asking for it
-    for number, i, _ in valid:
-        checks.setdefault(number, []).append(i)
-    found: dict[int, Found] = {}
-    for row in rows:
-        owner = row[1]
-        listed = row[2] is not None
-        for i in checks.get(row[0], ()):
-            item = items[i]
-            at = OPTOUT_COLUMNS[item.channel]
-            if listed:
-                if owner is not None and owner != item.tenant_id:
-                    continue
-            elif owner != item.tenant_id or not row[at]:
-                continue
-            entry = found.get(i)
-            if entry is None:
-                entry = found[i] = Found()
-            if listed:
-                entry.lists.append(
-                    {"list_id": row[2], "list_name": row[3], "scope": row[4], "listed_at": row[5]}
-                )
-            else:
-                entry.opted_out = _opted_out(row, at)
-    for entry in found.values():
-        if len(entry.lists) > 1:
-            entry.lists.sort(key=lambda m: (m["scope"] != "tenant", m["listed_at"], m["list_id"]))
-        for match in entry.lists:
-            match["listed_at"] = rfc3339_utc(match["listed_at"])
-    return found
-
-
-def _opted_out(row: Any, at: int) -> dict[str, Any] | None:
-    if not row[at]:
-        return None
-    return {"opted_out_at": rfc3339_utc(row[at + 1]), "channel": row[at + 2], "source": row[at + 3]}
 
 
 class CheckWriter:
@@ -378,7 +298,7 @@ class CheckWriter:
             numbers = sorted({number for number, _, _ in valid})
             tenants = sorted({tenant for _, _, tenant in valid if tenant is not None})
             lookup = asyncio.ensure_future(  # awaited, or cancelled and awaited, below
-                raw.fetch(LOOKUP, numbers, tenants, decided_at)
+                repository.look_up(raw, numbers, tenants, decided_at)
             )
             try:
                 if any(job.prepare is not None for job in jobs):
@@ -394,18 +314,10 @@ class CheckWriter:
             _prepare(jobs)
         items = [item for job in jobs for item in job.items]
         if valid:
-            found = _found(rows, items, valid)
+            found = matches(rows, items, valid)
         heads = dict(lane.heads)
         records = _records(items, found, decided_at, lane.id, heads, on_decided)
-        if len(items) >= COPY_FROM:
-            # binary COPY: about a third cheaper than the unnest insert for thousands of rows,
-            # but more round trips, so only for big batches. Checks are decided and their
-            # records hashed as COPY sends them: PostgreSQL stores the first records while the
-            # last are still being decided.
-            await raw.copy_records_to_table("check_records", records=records, columns=list(COLUMNS))
-        elif items:
-            columns = zip(*records, strict=True)
-            await raw.execute(INSERT, *(list(column) for column in columns))
+        await repository.write_records(raw, records, len(items))
         return heads
 
 

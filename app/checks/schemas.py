@@ -2,6 +2,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from app.core.channels import Channel
 from app.core.schemas import StrictInput
 
 State = Annotated[str, Field(min_length=2, max_length=2, description="e.g. CA, TX, ON")]
@@ -11,7 +12,7 @@ class CheckIn(StrictInput):
     to: Annotated[str, Field(max_length=256, description="E.164, e.g. +14155551234")]
     at: AwareDatetime | None = Field(default=None, description="When the call would be placed.")
     recipient_state: State | None = None
-    channel: Literal["voice", "sms"] = "voice"
+    channel: Channel = "voice"
 
 
 class BatchItemIn(StrictInput):
@@ -22,7 +23,7 @@ class BatchItemIn(StrictInput):
 class BatchIn(StrictInput):
     items: Annotated[list[BatchItemIn], Field(min_length=1, max_length=10_000)]
     at: AwareDatetime | None = None
-    channel: Literal["voice", "sms"] = "voice"
+    channel: Channel = "voice"
 
 
 class Zone(BaseModel):

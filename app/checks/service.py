@@ -7,12 +7,14 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import pytz
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.callingrules.decide import HoursDecision, decide_hours
-from app.callingrules.reference import Snapshot
+from app.checks import chain, repository
 from app.checks.outcome import SUMMARY_KEYS, Decided, Prepared, batch_item
 from app.checks.pipeline import CheckWriter
 from app.core import gcpause
@@ -22,6 +24,7 @@ from app.core.schemas import EARLIEST_YEAR, LATEST_YEAR
 from app.core.text import escaped
 from app.numbers.errors import InvalidPhone
 from app.numbers.parsing import PhoneNumber, parse_strict
+from app.reference.snapshot import Snapshot
 from app.rules.data import HolidayCalendars
 from app.rules.engine import LOOKAHEAD
 from app.rules.model import Jurisdiction
@@ -279,3 +282,36 @@ def _candidate(to: str) -> int | None:
     if len(to) == 12 and to.startswith("+1") and to.isascii() and to[2:].isdigit():
         return int(to[2:])
     return None
+
+
+async def verify_chains(session: AsyncSession, tenant_id: str | None) -> dict[str, Any]:
+    """Walk every chain of the tenant's records in order, recomputing each hash: whether all
+    hold, how many records, the newest record's hash, and the first record that does not."""
+    records = 0
+    first_bad: str | None = None
+    lane: str | None = None
+    expected_seq = 1
+    prev = chain.GENESIS
+    head: tuple[datetime, str, bytes] | None = None
+    async for rows in repository.chain_rows(session, tenant_id):
+        for row in rows:
+            records += 1
+            if row["lane"] != lane:
+                lane, expected_seq, prev = row["lane"], 1, chain.GENESIS
+            intact = (
+                row["lane_seq"] == expected_seq
+                and bytes(row["prev_hash"]) == prev
+                and chain.link(prev, chain.content(row)) == bytes(row["hash"])
+            )
+            if not intact and first_bad is None:
+                first_bad = row["id"]
+            expected_seq = row["lane_seq"] + 1
+            prev = bytes(row["hash"])
+            if head is None or (row["decided_at"], row["id"]) > head[:2]:
+                head = (row["decided_at"], row["id"], prev)
+    return {
+        "ok": first_bad is None,
+        "records": records,
+        "head": head[2].hex() if head else None,
+        "first_bad": first_bad,
+    }

@@ -88,7 +88,7 @@ class Settings(BaseSettings):
         default=1, ge=1, le=64, description="Of those, at most this many for one tenant."
     )
     key_listener: bool = Field(
-        default=True, description="LISTEN for key changes from other processes."
+        default=True, description="Listen for key changes from other processes."
     )
 
     log_level: str = "INFO"

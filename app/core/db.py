@@ -179,3 +179,8 @@ async def drop_database(server_url: str, name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+def rows_in(status: str) -> int:
+    """The row count of a driver's command status (`INSERT 0 42`, `DELETE 7`, `SELECT 3`)."""
+    return int(status.rsplit(" ", 1)[-1])

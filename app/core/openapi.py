@@ -12,8 +12,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from starlette.responses import FileResponse, HTMLResponse
 
-from app.auth.errors import IdempotencyKeyReused
 from app.core.errors import (
+    AppError,
     InternalError,
     PayloadTooLarge,
     ServiceUnavailable,
@@ -41,7 +41,10 @@ IDEMPOTENCY_CONFLICT = (
 _UNDOCUMENTED_DB = {"/healthz", "/metrics", "/openapi.json"}
 
 
-def install_openapi(app: FastAPI) -> None:
+def install_openapi(app: FastAPI, idempotency_conflict: type[AppError]) -> None:
+    """The OpenAPI document with the errors every operation shares; `idempotency_conflict` is
+    the auth feature's 409 for a reused Idempotency-Key (core names no feature itself)."""
+
     def build() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
@@ -54,7 +57,7 @@ def install_openapi(app: FastAPI) -> None:
         components["ErrorEnvelope"] = ENVELOPE_SCHEMA
         for path, item in schema.get("paths", {}).items():
             for method, operation in item.items():
-                _document_common_errors(path, method, operation)
+                _document_common_errors(path, method, operation, idempotency_conflict)
         app.openapi_schema = schema
         return schema
 
@@ -125,11 +128,13 @@ def _is_fastapi_validation_error(response: dict[str, Any]) -> bool:
     return bool(schema.get("$ref", "").endswith("/HTTPValidationError"))
 
 
-def _document_common_errors(path: str, method: str, operation: dict[str, Any]) -> None:
+def _document_common_errors(
+    path: str, method: str, operation: dict[str, Any], conflict: type[AppError]
+) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     if path.startswith("/v1/") and method == "post":
         operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
-        responses.setdefault("409", error_doc(IdempotencyKeyReused, IDEMPOTENCY_CONFLICT))
+        responses.setdefault("409", error_doc(conflict, IDEMPOTENCY_CONFLICT))
     # FastAPI's own 422 (its validation body) goes: validation errors are the 400 envelope.
     # A route's own 422 (a blocked check) stays.
     if _is_fastapi_validation_error(responses.get("422", {})):

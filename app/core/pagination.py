@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Protocol, TypeVar
@@ -87,11 +87,20 @@ class Keyed(Protocol):
     def id(self) -> str: ...
 
 
-K = TypeVar("K", bound=Keyed)
+R = TypeVar("R")
 
 
-def cut_page(rows: Sequence[K], page: PageRequest) -> tuple[list[K], str | None]:
-    """Rows were fetched with limit + 1: keep `limit`, and a cursor if there is more."""
+def _created(row: Keyed) -> tuple[datetime, str]:
+    return row.created_at, row.id
+
+
+def cut_page(
+    rows: Sequence[R],
+    page: PageRequest,
+    key: Callable[[R], tuple[datetime, str]] = _created,  # type: ignore[assignment]
+) -> tuple[list[R], str | None]:
+    """Rows were fetched with limit + 1: keep `limit`, and a cursor if there is more. `key` is
+    the row's position in the listing's order (its instant and id): by default `created_at`."""
     kept = list(rows[: page.limit])
     more = len(rows) > page.limit
-    return kept, encode_cursor(kept[-1].created_at, kept[-1].id) if more and kept else None
+    return kept, encode_cursor(*key(kept[-1])) if more and kept else None

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import shutil
 import sys
 import time
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import true
 
-from app.auth.cli import CommandFailed
 from app.callingrules.service import load_snapshot
+from app.core.commands import CommandFailed
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.ids import new_id
+from app.dnc import repository, service
+from app.dnc import uploads as dnc_uploads
+from app.uploads import repository as uploads
 from app.uploads.importer import Progress, run_upload
-from app.uploads.models import Upload
 from app.uploads.schemas import UploadOut
 from app.uploads.spools import open_spool, private_dir
 
@@ -77,29 +77,20 @@ async def _import(args: argparse.Namespace, settings: Settings, url: str) -> Upl
             is_gzip = source.peek(2)[:2] == GZIP_MAGIC if hasattr(source, "peek") else False
             shutil.copyfileobj(source, out, 1 << 20)
         async with database.sessionmaker() as session, session.begin():
-            list_id = args.list or await _global_list(session, args.list_name)
-            exists = await session.scalar(
-                text("SELECT 1 FROM dnc_lists WHERE id = :id AND deleted_at IS NULL"),
-                {"id": list_id},
-            )
-            if not exists:
+            list_id = args.list or await service.global_list_for_import(session, args.list_name)
+            found = await repository.get_list(session, list_id, true())
+            if found is None:
                 raise CommandFailed(f"no DNC list {list_id}.")
-            tenant_id = await session.scalar(
-                text("SELECT tenant_id FROM dnc_lists WHERE id = :id"), {"id": list_id}
-            )
-            session.add(
-                Upload(
-                    id=upload_id,
-                    kind="dnc",
-                    list_id=list_id,
-                    tenant_id=tenant_id,
-                    mode=args.mode,
-                    force=args.force,
-                    column_name=args.column,
-                    gzip=is_gzip,
-                    status="queued",
-                    errors=[],
-                )
+            await uploads.add_upload(
+                session,
+                id=upload_id,
+                kind="dnc",
+                list_id=list_id,
+                tenant_id=found.tenant_id,
+                mode=args.mode,
+                force=args.force,
+                column_name=args.column,
+                gzip=is_gzip,
             )
             snapshot = await load_snapshot(session)
         show = _progress_bar() if sys.stderr.isatty() else None
@@ -108,39 +99,15 @@ async def _import(args: argparse.Namespace, settings: Settings, url: str) -> Upl
             upload_id=upload_id,
             spool=spool,
             in_service=snapshot.in_service,
+            targets={"dnc": dnc_uploads.target},
             on_progress=show,
         )
         if show is not None:
             sys.stderr.write("\n")
         async with database.sessionmaker() as session:
-            row = await session.get(Upload, upload_id)
+            row = await uploads.visible_upload(session, upload_id, "dnc", None, every_tenant=True)
             assert row is not None
             return UploadOut.model_validate(row, from_attributes=True)
     finally:
         spool.unlink(missing_ok=True)
         await database.dispose()
-
-
-async def _global_list(session: AsyncSession, name: str) -> str:
-    """The live global list of that name, created on first use."""
-    found = await session.scalar(
-        text(
-            "SELECT id FROM dnc_lists WHERE tenant_id IS NULL AND name = :n AND deleted_at IS NULL"
-        ),
-        {"n": name},
-    )
-    if found is not None:
-        return str(found)
-    list_id = new_id("lst")
-    await session.execute(
-        text("INSERT INTO dnc_lists (id, scope, name) VALUES (:id, 'global', :n)"),
-        {"id": list_id, "n": name},
-    )
-    await session.execute(
-        text(
-            "INSERT INTO change_events (id, type, target, details) "
-            "VALUES (:e, 'dnc_list.created', :id, CAST(:d AS jsonb))"
-        ),
-        {"e": new_id("evt"), "id": list_id, "d": json.dumps({"name": name, "scope": "global"})},
-    )
-    return list_id

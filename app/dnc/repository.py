@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, literal_column, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
+from app.core.db import rows_in
 from app.core.pagination import PageRequest
 from app.dnc.models import DncEntry, DncList
 
@@ -42,6 +44,11 @@ async def get_list(
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.scalars(stmt, execution_options=_REFRESH)).one_or_none()
+
+
+async def live_global_list(session: AsyncSession, name: str) -> DncList | None:
+    stmt = select(DncList).where(DncList.tenant_id.is_(None), DncList.name == name, live())
+    return (await session.scalars(stmt)).one_or_none()
 
 
 async def list_lists(
@@ -125,3 +132,80 @@ async def lists_holding(
         .order_by(DncList.scope.desc(), DncEntry.listed_at, DncList.id)  # tenant lists first
     )
     return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+
+
+# an upload's merge, on the upload's own connection inside its transaction (app/dnc/uploads.py)
+
+
+async def lock_live_list(raw: Any, list_id: str) -> tuple[str, int] | None:
+    """The live list's (id, seq), its row locked until the upload's transaction ends."""
+    row = await raw.fetchrow(
+        "SELECT seq, id FROM dnc_lists WHERE id = $1 AND deleted_at IS NULL FOR UPDATE", list_id
+    )
+    return None if row is None else (str(row["id"]), int(row["seq"]))
+
+
+async def merge_upload(raw: Any, mode: str, seq: int) -> tuple[int, int]:
+    """The upload's `upload_numbers` into list `seq`, set-based: (rows added, rows removed).
+    Sorted input keeps index inserts in order."""
+    removed = 0
+    if mode == "remove":
+        status = await raw.execute(
+            "DELETE FROM dnc_entries e USING upload_numbers s "
+            "WHERE e.list_seq = $1 AND e.number = s.number",
+            seq,
+        )
+        return 0, rows_in(status)
+    if mode == "replace":
+        # Stale statistics right after a bulk load (the list's rows not yet analyzed) make
+        # the planner believe the list holds one row and pick a nested loop that rescans the
+        # set of gone numbers once per entry: seen twice at 10M rows, a DELETE still running
+        # after 7 minutes where 70-90 s is normal. A replace reads the whole list anyway, so
+        # hash or merge joins are never worse: nested loops are off for this statement.
+        await raw.execute("SET LOCAL enable_nestloop = off")
+        status = await raw.execute(
+            "DELETE FROM dnc_entries e USING ("
+            "  SELECT number FROM dnc_entries WHERE list_seq = $1"
+            "  EXCEPT SELECT number FROM upload_numbers"
+            ") gone WHERE e.list_seq = $1 AND e.number = gone.number",
+            seq,
+        )
+        removed = rows_in(status)
+        await raw.execute("SET LOCAL enable_nestloop = on")
+    if not await raw.fetchval("SELECT EXISTS (SELECT 1 FROM dnc_entries WHERE list_seq = $1)", seq):
+        # an empty list (the list row is locked): nothing can conflict, so a plain insert
+        # skips the speculative insertion ON CONFLICT pays per row
+        status = await raw.execute(
+            "INSERT INTO dnc_entries (number, list_seq) SELECT number, $1::int FROM upload_numbers",
+            seq,
+        )
+        return rows_in(status), removed
+    status = await raw.execute(
+        "INSERT INTO dnc_entries (number, list_seq) "
+        "SELECT number, $1::int FROM upload_numbers ON CONFLICT DO NOTHING",
+        seq,
+    )
+    return rows_in(status), removed
+
+
+async def adjust_count_on(raw: Any, list_id: str, delta: int) -> None:
+    await raw.execute(
+        "UPDATE dnc_lists SET entry_count = entry_count + $2, updated_at = clock_timestamp() "
+        "WHERE id = $1",
+        list_id,
+        delta,
+    )
+
+
+# The check's batch lookup, this feature's half (app/checks/repository.py joins the halves into
+# one statement): the live, unexpired entries of the numbers $1 (sorted, distinct) on a global
+# list or one of the tenants $2, at $3. The numbers go in sorted and distinct, so the primary key
+# of dnc_entries is read in one ordered pass (PostgreSQL walks the array's keys in index order,
+# skipping the descent where the next key is on the same page) and only the numbers found come
+# back. Columns: number, tenant_id, list id, name, scope, listed_at.
+CHECK_LOOKUP_LISTED = """
+SELECT e.number, l.tenant_id, l.id, l.name, l.scope, e.listed_at
+FROM dnc_entries e JOIN dnc_lists l ON l.seq = e.list_seq AND l.deleted_at IS NULL
+WHERE e.number = ANY($1::bigint[]) AND (l.tenant_id IS NULL OR l.tenant_id = ANY($2::text[]))
+  AND (e.expires_at IS NULL OR e.expires_at > $3)
+"""

@@ -149,20 +149,15 @@ async def upload_numbers(
 ) -> Response:
     """Upload a file of numbers (raw body, optionally gzip); it runs in the background."""
     target = await service.visible_list(session, principal, list_id, to_change=True)
-    body, content_type = await uploads.file_of(request)
     return await uploads.accept_upload(
+        request,
         session=session,
-        runner=uploads.runner_of(request),
         principal=principal,
         target={"kind": "dnc", "list_id": target.id, "tenant_id": target.tenant_id},
         out=UploadOut,
-        body=body,
-        content_type=content_type,
-        content_encoding=request.headers.get("content-encoding"),
         mode=mode,
         force=force,
         column=column,
-        key_claim=uploads.key_claim_of(request, principal),
     )
 
 
@@ -175,8 +170,8 @@ async def get_upload(
 ) -> UploadOut:
     """An upload as it is now: status, live row counts, the first 1,000 row errors."""
     upload = await uploads.get_upload(
+        request,
         session=session,
-        runner=uploads.runner_of(request),
         principal=principal,
         upload_id=upload_id,
         kind="dnc",

@@ -7,16 +7,16 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.repository import record_event
 from app.auth.errors import ScopeRequired
 from app.auth.principal import Principal, Scope
 from app.auth.scoping import existing_tenant, visible_to
-from app.core.errors import Conflict, NotFound
 from app.core.ids import new_id
 from app.core.pagination import PageRequest, cut_page, decode_number_cursor, opaque
 from app.dnc import repository
+from app.dnc.errors import ListNameTaken, ListNotFound, NumberNotListed
 from app.dnc.models import DncEntry, DncList
 from app.dnc.schemas import EntryIn, EntryOut, ListIn, ListMatch, ListOut, NumberLookup
+from app.events.repository import record_event
 from app.numbers.parsing import PhoneNumber
 
 
@@ -65,7 +65,7 @@ async def create_list(
         description=data.description,
     )
     if row is None:
-        raise Conflict(f"A list named {data.name!r} already exists here.")
+        raise ListNameTaken(f"A list named {data.name!r} already exists here.")
     await _event(
         session, principal, "dnc_list.created", row.id, row, name=row.name, scope=row.scope
     )
@@ -84,7 +84,7 @@ async def visible_list(
 ) -> DncList:
     row = await repository.get_list(session, list_id, readable(principal), for_update=to_change)
     if row is None:
-        raise NotFound("No such DNC list.")
+        raise ListNotFound()
     if to_change and row.scope == "global" and not principal.is_admin:
         raise ScopeRequired(Scope.ADMIN)
     return row
@@ -132,7 +132,7 @@ async def delete_entry(
 ) -> None:
     row = await visible_list(session, principal, list_id, to_change=True)
     if not await repository.delete_entry(session, list_seq=row.seq, number=number.as_int):
-        raise NotFound(f"{number.e164} is not on this list.")
+        raise NumberNotListed(f"{number.e164} is not on this list.")
     await repository.adjust_count(session, list_id, -1)
     await _event(session, principal, "dnc_number.removed", number.e164, row)
 
@@ -143,7 +143,7 @@ async def get_entry(
     row = await visible_list(session, principal, list_id)
     entry = await repository.get_entry(session, list_seq=row.seq, number=number.as_int)
     if entry is None:
-        raise NotFound(f"{number.e164} is not on this list.")
+        raise NumberNotListed(f"{number.e164} is not on this list.")
     return _entry_out(number, entry)
 
 
@@ -181,3 +181,24 @@ async def lookup(
         for lst, entry in rows
     ]
     return NumberLookup(phone=number.e164, listed=bool(matches), lists=matches)
+
+
+async def global_list_for_import(session: AsyncSession, name: str) -> str:
+    """The live global list of that name (`callguard dnc import --list-name`), created on
+    first use by the operator's command line (no key: the event has no actor)."""
+    row = await repository.insert_list(
+        session, id=new_id("lst"), tenant_id=None, scope="global", name=name, description=""
+    )
+    if row is None:
+        found = await repository.live_global_list(session, name)
+        assert found is not None, "a live list of that name exists (insert_list said so)"
+        return found.id
+    await record_event(
+        session,
+        type="dnc_list.created",
+        target=row.id,
+        tenant_id=None,
+        actor_key_id=None,
+        details={"name": name, "scope": "global"},
+    )
+    return row.id

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from app.callingrules.reference import ReferenceData
 from app.numbers.parsing import PhoneNumber, parse_strict
+from app.reference.snapshot import ReferenceData
 
 
 async def in_service(request: Request) -> frozenset[str]:

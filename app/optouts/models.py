@@ -15,8 +15,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.channels import OPTOUT_CHANNELS, SOURCES, sql_in
 from app.core.models import Base
-from app.uploads.models import CHANNELS, SOURCES
 
 
 class OptOutEvent(Base):
@@ -24,9 +24,9 @@ class OptOutEvent(Base):
 
     __tablename__ = "optout_events"
     __table_args__ = (
-        CheckConstraint(f"channel IN {CHANNELS}", name="channel"),
+        CheckConstraint(f"channel IN {sql_in(OPTOUT_CHANNELS)}", name="channel"),
         CheckConstraint("kind IN ('opt_out', 'opt_in')", name="kind"),
-        CheckConstraint(f"source IN {SOURCES}", name="source"),
+        CheckConstraint(f"source IN {sql_in(SOURCES)}", name="source"),
         # a number's history, newest first
         Index(
             "ix_optout_events_history",

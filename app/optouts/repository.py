@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import channels
+from app.core.channels import CHANNELS
 from app.optouts.models import OptOutEvent, OptOutState
 
-CHANNELS = ("voice", "sms")
 RETURNED = "RETURNING id, tenant_id, number, channel, kind, source, occurred_at"
 
 
@@ -120,3 +121,49 @@ async def opted_out(
 def latest(row: OptOutState) -> datetime | None:
     times = [t for t in (row.voice_at, row.sms_at) if t is not None]
     return max(times) if times else None
+
+
+# an upload's merge, on the upload's own connection inside its transaction (app/optouts/uploads.py)
+
+# one opt-out event per number of the upload (ids made in SQL: 'oo_' and 128 random bits)
+_INSERT_UPLOADED = apply_events(
+    "INSERT INTO optout_events "
+    "(id, tenant_id, number, channel, kind, source, occurred_at, actor_key_id, upload_id) "
+    "SELECT 'oo_' || replace(gen_random_uuid()::text, '-', ''), $1, number, $2, 'opt_out', "
+    "$3, now(), $4, $5 FROM upload_numbers ORDER BY number"
+)
+
+
+def _already_out(channel: str) -> str:
+    covered = channels.covered(channel)
+    return " AND ".join(f"s.{c}_out" for c in covered)
+
+
+async def count_uploaded_already_out(raw: Any, tenant_id: str, channel: str) -> int:
+    """How many of the upload's numbers are opted out on `channel` already."""
+    return int(
+        await raw.fetchval(
+            "SELECT count(*) FROM upload_numbers u JOIN optout_state s "
+            f"ON s.tenant_id = $1 AND s.number = u.number WHERE {_already_out(channel)}",
+            tenant_id,
+        )
+    )
+
+
+async def opt_out_uploaded(
+    raw: Any, *, tenant_id: str, channel: str, source: str, actor: str | None, upload_id: str
+) -> int:
+    """An opt-out event for each of the upload's numbers, and the state they move; how many."""
+    return int(await raw.fetchval(_INSERT_UPLOADED, tenant_id, channel, source, actor, upload_id))
+
+
+# The check's batch lookup, this feature's half (app/checks/repository.py joins the halves into
+# one statement): the opt-out state of the numbers $1 for the tenants $2, where one opts out.
+# Columns: number, tenant_id, then (out, at, channel, source) for voice and for sms.
+CHECK_LOOKUP_OPTED_OUT = """
+SELECT s.number, s.tenant_id,
+  s.voice_out, s.voice_at, s.voice_channel, s.voice_source,
+  s.sms_out, s.sms_at, s.sms_channel, s.sms_source
+FROM optout_state s
+WHERE s.tenant_id = ANY($2::text[]) AND s.number = ANY($1::bigint[]) AND (s.voice_out OR s.sms_out)
+"""

@@ -7,6 +7,7 @@ from app.auth.errors import InvalidToken, KeyExpired, KeyRevoked, RateLimited, S
 from app.auth.principal import Principal, Scope
 from app.auth.routing import make_v1_router
 from app.auth.scoping import existing_tenant
+from app.core.channels import Channel as CheckChannel
 from app.core.db import SessionDep
 from app.core.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
 from app.core.routing import errors
@@ -85,7 +86,7 @@ async def get_opt_out(
 async def list_opt_outs(
     principal: Reader,
     session: SessionDep,
-    channel: Literal["voice", "sms"] | None = None,
+    channel: CheckChannel | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
     tenant_id: TenantQuery = None,
@@ -123,20 +124,15 @@ async def upload_opt_outs(
     Raw body or multipart, optionally gzip; each valid row becomes an opt-out event.
     """
     tenant = await existing_tenant(session, principal, tenant_id)
-    body, content_type = await uploads.file_of(request)
     return await uploads.accept_upload(
+        request,
         session=session,
-        runner=uploads.runner_of(request),
         principal=principal,
         target={"kind": "optout", "tenant_id": tenant, "channel": channel, "source": source},
         out=OptOutUploadOut,
-        body=body,
-        content_type=content_type,
-        content_encoding=request.headers.get("content-encoding"),
         mode=mode,
         force=False,
         column=column,
-        key_claim=uploads.key_claim_of(request, principal),
     )
 
 
@@ -149,8 +145,8 @@ async def get_opt_out_upload(
 ) -> OptOutUploadOut:
     """A bulk opt-out upload as it is now: status, live row counts, the first 1,000 errors."""
     upload = await uploads.get_upload(
+        request,
         session=session,
-        runner=uploads.runner_of(request),
         principal=principal,
         upload_id=upload_id,
         kind="optout",

@@ -2,10 +2,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from app.core.channels import OptOutChannel
+from app.core.channels import Source as Source
 from app.core.schemas import RequestTime, TextInput, UtcDatetime
 
-Channel = Literal["voice", "sms", "all"]
-Source = Literal["sms_stop", "ivr", "agent", "web", "email", "api"]
+Channel = OptOutChannel
 
 
 class OptOutIn(TextInput):

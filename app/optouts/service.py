@@ -6,13 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.repository import record_event
 from app.auth.principal import Principal
-from app.core.errors import NotFound, ValidationFailed
+from app.core import channels
+from app.core.errors import ValidationFailed
 from app.core.ids import new_id
 from app.core.pagination import decode_number_cursor, opaque
+from app.events.repository import record_event
 from app.numbers.parsing import PhoneNumber
 from app.optouts import repository
+from app.optouts.errors import NotOptedOut
 from app.optouts.models import OptOutEvent, OptOutState
 from app.optouts.schemas import (
     ChannelState,
@@ -95,9 +97,9 @@ async def opt_in(
 ) -> OptOutStateOut:
     """Consent given again on `channel` (an opt-in event); 404 if it was not opted out there."""
     row = await repository.state_for_update(session, tenant_id=tenant_id, number=number.as_int)
-    covered = ("voice", "sms") if channel == "all" else (channel,)
+    covered = channels.covered(channel)
     if row is None or not any(getattr(row, f"{c}_out") for c in covered):
-        raise NotFound(f"{number.e164} is not opted out on {channel}.")
+        raise NotOptedOut(f"{number.e164} is not opted out on {channel}.")
     # an opt-in decides its channels only if it is not older than what decides them now
     deciding = [getattr(row, f"{c}_at") for c in covered if getattr(row, f"{c}_at") is not None]
     occurred_at = max([datetime.now(UTC), *deciding])

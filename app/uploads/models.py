@@ -14,10 +14,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.channels import OPTOUT_CHANNELS, SOURCES, sql_in
 from app.core.models import Base
-
-CHANNELS = "('voice', 'sms', 'all')"
-SOURCES = "('sms_stop', 'ivr', 'agent', 'web', 'email', 'api')"
 
 
 class Upload(Base):
@@ -29,7 +27,8 @@ class Upload(Base):
         CheckConstraint(
             "(kind = 'dnc' AND list_id IS NOT NULL AND channel IS NULL) OR "
             f"(kind = 'optout' AND list_id IS NULL AND tenant_id IS NOT NULL "
-            f"AND channel IN {CHANNELS} AND source IN {SOURCES} AND mode = 'append')",
+            f"AND channel IN {sql_in(OPTOUT_CHANNELS)} AND source IN {sql_in(SOURCES)} "
+            "AND mode = 'append')",
             name="kind",
         ),
     )

@@ -14,10 +14,10 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-HEARTBEAT_S = 3.0
+from app.uploads import repository
+from app.uploads.importer import HEARTBEAT_S
 
 
 class UploadQueue:
@@ -58,11 +58,4 @@ class UploadQueue:
             if not self._waiting:
                 return
             with contextlib.suppress(Exception):  # a missed beat is caught up by the next
-                async with engine.begin() as conn:
-                    await conn.execute(
-                        text(
-                            "UPDATE uploads SET heartbeat_at = now() "
-                            "WHERE id = ANY(:ids) AND status = 'queued'"
-                        ),
-                        {"ids": sorted(self._waiting)},
-                    )
+                await repository.beat_queued(engine, sorted(self._waiting))

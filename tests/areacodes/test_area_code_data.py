@@ -10,7 +10,8 @@ from types import ModuleType
 import pytest
 import pytz
 
-from app.areacodes.data import DEFAULT_PATH, AreaCode, load_area_codes
+from app.areacodes.data import DEFAULT_PATH, load_area_codes
+from app.reference.snapshot import AreaCode
 
 BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "build_area_codes.py"
 ALASKA = {"America/Anchorage", "America/Juneau", "America/Sitka", "America/Nome", "America/Adak"}

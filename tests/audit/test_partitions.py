@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.auth.housekeeping import PARTITIONS_AHEAD, ensure_partitions
+from app.checks.tasks import PARTITIONS_AHEAD, ensure_partitions
 from tests.helpers import tenant_with_key
 
 

@@ -7,9 +7,9 @@ import pytz
 
 from app.areacodes.data import load_area_codes
 from app.callingrules.decide import HoursDecision, decide_hours
-from app.callingrules.reference import Snapshot, build_snapshot
 from app.core.errors import ValidationFailed
 from app.numbers.parsing import parse_strict
+from app.reference.snapshot import Snapshot, build_snapshot
 from app.rules.data import HolidayCalendars, load_jurisdictions
 from app.rules.model import Ban, Policy, Window
 

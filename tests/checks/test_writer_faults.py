@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.checks import pipeline, service
+from app.checks import pipeline, repository, service
 from app.checks.pipeline import CheckWriter, Job
 from tests.envelope import assert_envelope
 from tests.helpers import create_key, tenant_with_key
@@ -200,7 +200,7 @@ async def test_a_lookup_that_fails_is_503_never_ok(
     """The lookup answers only the numbers it finds, so a failed lookup must never read as
     "found nothing": whatever the error, the check is a 503 and nothing is recorded."""
     _, headers = await tenant_with_key(client, admin)
-    monkeypatch.setattr(pipeline, "LOOKUP", pipeline.LOOKUP + " AND s.no_such_column")
+    monkeypatch.setattr(repository, "LOOKUP", repository.LOOKUP + " WHERE no_such_column")
     answer = await client.post("/v1/checks", json={"to": PHONE}, headers=headers)
     assert_envelope(answer, 503, "service_unavailable")
     batch = await client.post(

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core.all_models import Base
+from app.all_models import Base
 from app.core.db import async_url, drop_database, ensure_database, plain_url
 from app.core.migrations import downgrade, upgrade
 

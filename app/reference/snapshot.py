@@ -15,8 +15,22 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.areacodes.data import AreaCode
 from app.core.listener import Subscription
+
+
+@dataclass(frozen=True, slots=True)
+class AreaCode:
+    """One NPA as checks see it (app/areacodes: the shipped table and its overrides)."""
+
+    npa: str
+    country: str
+    region: str | None
+    time_zones: tuple[str, ...]
+    geographic: bool
+    in_service: bool
+    parent_npa: str | None
+    source: str
+
 
 CHANNEL = "callguard_reference"
 # belt and braces: even with no notification (listener disabled), reload at least this often

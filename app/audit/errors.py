@@ -1,0 +1,7 @@
+"""The audit trail's errors."""
+
+from app.core.errors import NotFound
+
+
+class CheckNotFound(NotFound):
+    default_message = "No such check."

@@ -1,0 +1,164 @@
+"""Every statement on check records: the check writer's lookup and writes (app/checks/pipeline.py
+runs them on its slots' driver connections), and the audit trail's reads (a filtered page, one
+record, every matching record in order for CSV, every chain of a tenant for verify)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, RowMapping, Select, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.checks import chain
+from app.checks.models import check_records as t
+from app.core.db import Database
+from app.core.pagination import PageRequest
+from app.dnc.repository import CHECK_LOOKUP_LISTED
+from app.optouts.repository import CHECK_LOOKUP_OPTED_OUT
+
+STREAM_ROWS = 2000
+Row = RowMapping
+
+# One statement for every list and opt-out lookup of a batch: a row per list holding one of its
+# numbers (global, or of one of its tenants) and a row per opt-out state of one of its tenants
+# that opts a number out (each half written by the feature that owns its tables); Python gives
+# each check the rows of its number and tenant (app/checks/matching.py). The halves are plain
+# subqueries, which PostgreSQL pulls up into the UNION ALL: the same plan as one written out.
+LOOKUP = f"""
+SELECT number, tenant_id, id, name, scope, listed_at,
+  NULL::boolean, NULL::timestamptz, NULL::text, NULL::text,
+  NULL::boolean, NULL::timestamptz, NULL::text, NULL::text
+FROM ({CHECK_LOOKUP_LISTED}) listed
+UNION ALL
+SELECT number, tenant_id, NULL, NULL, NULL, NULL,
+  voice_out, voice_at, voice_channel, voice_source, sms_out, sms_at, sms_channel, sms_source
+FROM ({CHECK_LOOKUP_OPTED_OUT}) opted_out
+"""
+
+INSERT = """
+INSERT INTO check_records (id, decided_at, tenant_id, api_key_id, request_id, phone, at,
+  channel, recipient_state, batch, outcome, error, details, lane, lane_seq, prev_hash, hash)
+SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
+  $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::boolean[], $11::text[],
+  $12::text[], $13::json[], $14::text[], $15::bigint[], $16::bytea[], $17::bytea[])
+"""
+COLUMNS = (*chain.CONTENT, "prev_hash", "hash")
+COPY_FROM = 500  # records in a batch from which they are written with COPY
+
+
+async def prefer_generic_plans(raw: Any) -> None:
+    """A writer slot's connection keeps one generic plan for its prepared lookup: PostgreSQL
+    would otherwise plan it anew on every execution (custom plans), which cost several times
+    the lookup itself; the generic plan is the same index probes in number order."""
+    await raw.execute("SET plan_cache_mode = force_generic_plan")
+
+
+async def reset_plans(raw: Any) -> None:
+    await raw.execute("RESET plan_cache_mode")
+
+
+def look_up(raw: Any, numbers: list[int], tenants: list[str], at: datetime) -> Awaitable[Any]:
+    """The batch's lookup (LOOKUP), sent now; its rows when awaited."""
+    result: Awaitable[Any] = raw.fetch(LOOKUP, numbers, tenants, at)
+    return result
+
+
+async def write_records(raw: Any, records: Iterator[tuple[Any, ...]], count: int) -> None:
+    """The batch's `count` records, rows of COLUMNS: one INSERT, or for a big batch binary COPY
+    (about a third cheaper for thousands of rows, but more round trips). `records` is consumed
+    as COPY sends it: checks are decided and hashed while PostgreSQL stores the first ones."""
+    if count >= COPY_FROM:
+        await raw.copy_records_to_table("check_records", records=records, columns=list(COLUMNS))
+    elif count:
+        columns = zip(*records, strict=True)
+        await raw.execute(INSERT, *(list(column) for column in columns))
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFilter:
+    tenant_id: str | None  # None with every_tenant: all tenants
+    every_tenant: bool
+    outcome: str | None = None
+    error: str | None = None
+    phone: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    api_key_id: str | None = None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if not self.every_tenant:
+            conditions.append(
+                t.c.tenant_id.is_(None)
+                if self.tenant_id is None
+                else t.c.tenant_id == self.tenant_id
+            )
+        for column, value in (
+            (t.c.outcome, self.outcome),
+            (t.c.error, self.error),
+            (t.c.phone, self.phone),
+            (t.c.api_key_id, self.api_key_id),
+        ):
+            if value is not None:
+                conditions.append(column == value)
+        if self.since is not None:
+            conditions.append(t.c.decided_at >= self.since)
+        if self.until is not None:
+            conditions.append(t.c.decided_at < self.until)
+        return conditions
+
+
+def _newest_first(flt: CheckFilter) -> Select[Any]:
+    return select(t).where(*flt.where()).order_by(t.c.decided_at.desc(), t.c.id.desc())
+
+
+async def page_records(session: AsyncSession, flt: CheckFilter, page: PageRequest) -> list[Row]:
+    """Up to `page.limit + 1` records, newest first, after the page's cursor."""
+    stmt = _newest_first(flt)
+    if page.after is not None:
+        stmt = stmt.where(tuple_(t.c.decided_at, t.c.id) < tuple_(*page.after))
+    return list((await session.execute(stmt.limit(page.limit + 1))).mappings().all())
+
+
+async def record(session: AsyncSession, flt: CheckFilter, check_id: str) -> Row | None:
+    stmt = select(t).where(t.c.id == check_id, *flt.where())
+    return (await session.execute(stmt)).mappings().first()
+
+
+async def stream_records(
+    database: Database, flt: CheckFilter, idle_in_transaction_ms: int = 0
+) -> AsyncIterator[Sequence[Row]]:
+    """Every matching record, newest first, in chunks through a server-side cursor (memory
+    stays flat). The database ends the transaction if the reader leaves it waiting longer than
+    `idle_in_transaction_ms` between two chunks (0: never)."""
+    async with database.sessionmaker() as session:
+        await session.execute(
+            text("SELECT set_config('idle_in_transaction_session_timeout', :ms, true)"),
+            {"ms": str(idle_in_transaction_ms)},
+        )
+        result = await session.stream(
+            _newest_first(flt), execution_options={"yield_per": STREAM_ROWS}
+        )
+        async for rows in result.mappings().partitions(STREAM_ROWS):
+            yield rows
+
+
+async def chain_rows(session: AsyncSession, tenant_id: str | None) -> AsyncIterator[Sequence[Row]]:
+    """Every record of the tenant (None: the platform's), chain by chain in link order."""
+    owner = t.c.tenant_id.is_(None) if tenant_id is None else t.c.tenant_id == tenant_id
+    stmt = select(t).where(owner).order_by(t.c.lane, t.c.lane_seq)
+    result = await session.stream(stmt, execution_options={"yield_per": STREAM_ROWS})
+    async for rows in result.mappings().partitions(STREAM_ROWS):
+        yield rows
+
+
+async def ensure_partitions(engine: AsyncEngine, months_ahead: int) -> int:
+    """Make the missing monthly partitions up to `months_ahead`; how many were made."""
+    async with engine.begin() as conn:
+        made = await conn.scalar(
+            text("SELECT ensure_check_partitions(:ahead)"), {"ahead": months_ahead}
+        )
+    return int(made or 0)

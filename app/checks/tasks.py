@@ -1,0 +1,14 @@
+"""The checks' background work: the audit trail's monthly partitions, made ahead of time."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.checks import repository
+
+PARTITIONS_AHEAD = 3
+
+
+async def ensure_partitions(engine: AsyncEngine) -> int:
+    """Make the check_records partitions missing from this month to three months on."""
+    return await repository.ensure_partitions(engine, PARTITIONS_AHEAD)
