@@ -35,8 +35,8 @@ lint: $(DEV_STAMP) ## ruff, mypy --strict, the layer contracts (import-linter), 
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/check_sql.py
 
-pytest: $(DEV_STAMP) ## the test suite only (embedded PostgreSQL, or TEST_DATABASE_URL)
-	$(BIN)/pytest
+pytest: $(DEV_STAMP) ## the test suite only (embedded PostgreSQL, or TEST_DATABASE_URL), with coverage
+	$(BIN)/pytest --cov --cov-report=term:skip-covered
 
 test: lint pytest ## lint, type-check, then the whole test suite
 

@@ -11,16 +11,18 @@ from fastapi import FastAPI
 from app.api import api_router, upload_targets
 from app.auth import tasks as auth_tasks
 from app.auth.cache import key_subscription
-from app.auth.dependencies import AuthState
+from app.auth.dependencies import AuthState, auth_state_of
 from app.auth.errors import IdempotencyKeyReused
 from app.auth.throttle import KeyBudgets
 from app.callingrules.service import load_snapshot
 from app.checks import tasks as check_tasks
+from app.checks.dependencies import check_writer_of
 from app.checks.fast import FastChecks
+from app.checks.hours import HoursCache
 from app.checks.pipeline import CheckWriter
-from app.checks.service import HoursCache
 from app.core.config import Settings, get_settings
 from app.core.db import Database, is_unavailable
+from app.core.dependencies import database_of
 from app.core.errors import install_error_handlers
 from app.core.listener import ChangeListener
 from app.core.logging import configure_logging
@@ -31,8 +33,10 @@ from app.core.periodic import start_periodic
 from app.core.periodic import stop as stop_periodic
 from app.core.routing import JsonBodyRoute
 from app.ops.router import router as ops_router
+from app.reference.dependencies import reference_of
 from app.reference.snapshot import ReferenceData
 from app.rules.data import HolidayCalendars, load_jurisdictions
+from app.uploads.dependencies import upload_runner_of
 from app.uploads.runner import UploadRunner
 from app.uploads.runner import running as upload_sweeper
 
@@ -77,15 +81,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                     "DATABASE_URL is not set; start the service with `callguard serve`"
                 )
             app.state.db = Database.from_url(settings.database_url, settings)
-        auth: AuthState = app.state.auth
+        auth = auth_state_of(app)
         listener: ChangeListener | None = None
         if settings.key_listener and settings.database_url:
             listener = ChangeListener(settings.database_url)
             listener.subscribe(key_subscription(auth.cache))
-            listener.subscribe(app.state.reference.subscription())
+            listener.subscribe(reference_of(app).subscription())
             listener.start()
         app.state.listener = listener
-        engine = app.state.db.engine
+        engine = database_of(app).engine
         housekeeping = start_periodic(
             "housekeeping",
             [
@@ -95,20 +99,21 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             every_s=600.0,
             unavailable=is_unavailable,
         )
-        app.state.uploads.database = app.state.db
-        app.state.checks.start()
+        uploads, writer = upload_runner_of(app), check_writer_of(app)
+        uploads.database = database_of(app)
+        writer.start()
         quiet_gc()
         try:
-            async with upload_sweeper(app.state.uploads):
+            async with upload_sweeper(uploads):
                 yield
-            await app.state.uploads.wait()
+            await uploads.wait()
         finally:
-            await app.state.checks.stop()
+            await writer.stop()
             await stop_periodic(housekeeping)
             if listener is not None:
                 await listener.stop()
             if owned:
-                await app.state.db.dispose()
+                await database_of(app).dispose()
 
     # FastAPI's OpenTelemetry hooks are asked on every request whether a provider is set up;
     # off unless wanted, they cost nothing (the Prometheus metrics are ours)
@@ -132,14 +137,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.holidays = HolidayCalendars()
     app.state.hours_cache = HoursCache()
     app.state.checks = CheckWriter(
-        lambda: app.state.db, slots=settings.check_writer_slots, timeout_s=2 * settings.db_timeout_s
+        lambda: database_of(app),
+        slots=settings.check_writer_slots,
+        timeout_s=2 * settings.db_timeout_s,
     )
     app.state.long_reads = LongReads(
         settings.long_read_slots, settings.long_reads_per_tenant, settings.export_send_timeout_s
     )
     app.state.uploads = UploadRunner(
         database,
-        app.state.reference,
+        reference_of(app),
         settings.data_dir / "uploads",
         targets=upload_targets(),
         max_bytes=settings.max_upload_bytes,

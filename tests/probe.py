@@ -6,7 +6,7 @@ from fastapi import FastAPI, Query
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import text
 
-from app.core.db import SessionDep
+from app.core.dependencies import SessionDep
 from app.core.routing import make_router
 
 SECRET = "hunter2-internal-detail"

@@ -1,4 +1,5 @@
-"""The one authentication dependency every /v1 route uses, and scope checks."""
+"""The one authentication dependency every /v1 route uses, scope checks, the tenant a request
+acts for (`TenantDep`), and this process's authentication state (`auth_state_of`)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.dependencies.models import Dependant
 
 from app.auth import repository
 from app.auth.cache import KeyCache, KeyRecord
 from app.auth.errors import InvalidToken, KeyExpired, KeyRevoked, RateLimited, ScopeRequired
 from app.auth.principal import KEY_PREFIX, Principal, Scope, hash_secret, same_hash
+from app.auth.scoping import existing_tenant, required_tenant
 from app.auth.throttle import FailedAttempts, KeyBudgets
+from app.core.dependencies import database_of, from_app
 from app.core.errors import AppError
 
 
@@ -26,6 +29,14 @@ class AuthState:
     budgets: KeyBudgets
     cache: KeyCache = field(default_factory=KeyCache)
     failed: FailedAttempts = field(default_factory=FailedAttempts)
+
+
+def auth_state_of(app: FastAPI) -> AuthState:
+    state: AuthState = app.state.auth
+    return state
+
+
+AuthStateDep = Annotated[AuthState, Depends(from_app(auth_state_of))]
 
 
 def client_address(request: Request) -> str:
@@ -46,7 +57,7 @@ async def _lookup(request: Request, state: AuthState, secret_hash: bytes) -> Key
     if record is not None:
         return record
     started = time.monotonic()
-    async with request.app.state.db.sessionmaker() as session:
+    async with database_of(request.app).sessionmaker() as session:
         record = await repository.key_by_hash(session, secret_hash)
     if record is not None:
         state.cache.put(record, started)
@@ -60,7 +71,7 @@ async def authenticate(request: Request) -> Principal:
     principal: Principal | None = request.scope.setdefault("state", {}).get("principal")
     if principal is not None:
         return principal
-    state: AuthState = request.app.state.auth
+    state = auth_state_of(request.app)
     error: AppError | None = None
     secret = _bearer(request)
     record = None
@@ -102,7 +113,7 @@ def charge_items(request: Request, principal: Principal, items: int) -> None:
     if request_state.get("items_charged"):  # the check fast path handed the request on
         return
     request_state["items_charged"] = True
-    state: AuthState = request.app.state.auth
+    state = auth_state_of(request.app)
     wait = state.budgets.take(principal.key_id, items - 1) if items > 1 else None
     if wait is not None:
         raise RateLimited(
@@ -140,3 +151,42 @@ def required_scopes(dependant: Dependant) -> frozenset[str]:
 
 AdminKey = Annotated[Principal, Depends(require(Scope.ADMIN))]
 KeysWriter = Annotated[Principal, Depends(require(Scope.KEYS_WRITE))]
+
+
+TenantQuery = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        description="A platform key names the tenant it acts for (404 if there is no such "
+        "tenant); a tenant's key acts for its own.",
+    ),
+]
+
+
+async def named_tenant(app: FastAPI, principal: Principal, tenant_id: str) -> str:
+    """The tenant a caller names: its own, or for a platform key one that exists (else 404)."""
+    async with database_of(app).sessionmaker() as session:  # connects only if it must look
+        return await existing_tenant(session, principal, tenant_id)
+
+
+async def acting_tenant(
+    request: Request, principal: CurrentPrincipal, tenant_id: TenantQuery = None
+) -> str:
+    """The tenant the request acts for: the caller's own, or the one a platform key names
+    (404 if there is no such tenant, 400 if a platform key names none)."""
+    if tenant_id is None:
+        return required_tenant(principal, None)
+    return await named_tenant(request.app, principal, tenant_id)
+
+
+async def acting_tenant_or_none(
+    request: Request, principal: CurrentPrincipal, tenant_id: TenantQuery = None
+) -> str | None:
+    """As `acting_tenant`, but a platform key naming no tenant acts for none (None)."""
+    if tenant_id is None:
+        return principal.tenant_id
+    return await named_tenant(request.app, principal, tenant_id)
+
+
+TenantDep = Annotated[str, Depends(acting_tenant)]
+OptionalTenantDep = Annotated[str | None, Depends(acting_tenant_or_none)]

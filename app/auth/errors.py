@@ -49,6 +49,12 @@ class RateLimited(AppError):
         )
 
 
+# what any /v1 route may answer before it runs: no valid key, or the key's budget spent
+KEY_ERRORS: tuple[type[AppError], ...] = (InvalidToken, KeyRevoked, KeyExpired, RateLimited)
+# ... and for a route that needs a scope, a key without it
+AUTH_ERRORS: tuple[type[AppError], ...] = (*KEY_ERRORS, ScopeRequired)
+
+
 class IdempotencyKeyReused(AppError):
     code = "idempotency_key_reused"
     status = 409

@@ -1,27 +1,19 @@
 from typing import Annotated
 
-from fastapi import Path, Request
+from fastapi import Path
 
 from app.auth import service
-from app.auth.dependencies import AdminKey, KeysWriter
-from app.auth.errors import (
-    IdempotencyKeyReused,
-    InvalidToken,
-    KeyExpired,
-    KeyRevoked,
-    RateLimited,
-    ScopeRequired,
-)
+from app.auth.dependencies import AdminKey, AuthStateDep, KeysWriter
+from app.auth.errors import AUTH_ERRORS, IdempotencyKeyReused
 from app.auth.models import ApiKey
 from app.auth.routing import make_v1_router
 from app.auth.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, RotateIn, TenantIn, TenantOut
-from app.core.db import SessionDep
+from app.core.dependencies import SessionDep
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import PageDep
 from app.core.routing import RETURNS_SECRET, errors
 from app.core.schemas import Page
 
-AUTH_ERRORS = (InvalidToken, KeyRevoked, KeyExpired, ScopeRequired, RateLimited)
 POST_ERRORS = (IdempotencyKeyReused,)
 router = make_v1_router(tags=["tenants and keys"])
 KeyId = Annotated[str, Path(max_length=40, description="key_…")]
@@ -76,14 +68,14 @@ async def list_api_keys(
 
 @router.delete("/api-keys/{key_id}", responses=errors(*AUTH_ERRORS, NotFound))
 async def revoke_api_key(
-    key_id: KeyId, principal: KeysWriter, session: SessionDep, request: Request
+    key_id: KeyId, principal: KeysWriter, session: SessionDep, auth: AuthStateDep
 ) -> ApiKeyOut:
     """Revoke an API key, effective immediately."""
     key = await service.revoke_key(
         session=session,
         principal=principal,
         key_id=key_id,
-        invalidate=request.app.state.auth.cache.invalidate,
+        invalidate=auth.cache.invalidate,
     )
     return _key_out(key)
 
@@ -98,7 +90,7 @@ async def rotate_api_key(
     key_id: KeyId,
     principal: KeysWriter,
     session: SessionDep,
-    request: Request,
+    auth: AuthStateDep,
     body: RotateIn | None = None,
 ) -> ApiKeyCreated:
     """Replace a key: a new secret now, the old one expires after the grace period."""
@@ -107,6 +99,6 @@ async def rotate_api_key(
         principal=principal,
         key_id=key_id,
         grace_seconds=(body or RotateIn()).grace_seconds,
-        invalidate=request.app.state.auth.cache.invalidate,
+        invalidate=auth.cache.invalidate,
     )
     return _key_created(key, secret)

@@ -16,6 +16,7 @@ from app.auth.dependencies import authenticate, required_scopes
 from app.auth.errors import IdempotencyInProgress, IdempotencyKeyReused, ScopeRequired
 from app.auth.principal import Principal
 from app.core.config import Settings
+from app.core.dependencies import database_of, settings_of
 from app.core.errors import AppError, ValidationFailed, error_response, validation_error_response
 from app.core.routing import RETURNS_SECRET, STREAMING_BODY, JsonBodyRoute
 from app.core.text import unstorable
@@ -114,12 +115,8 @@ class KeyClaim:
 
     @classmethod
     def of(cls, request: Request, principal: Principal, key: str) -> KeyClaim:
-        return cls(
-            request.app.state.db.engine,
-            request.app.state.settings,
-            principal.idempotency_scope,
-            key,
-        )
+        app = request.app
+        return cls(database_of(app).engine, settings_of(app), principal.idempotency_scope, key)
 
     async def take(self, request: Request, body: bytes) -> Response | None:
         """Claim the key for this request (None), or the first response to replay; a reused

@@ -8,7 +8,8 @@ import json
 
 from app.callingrules.service import load_snapshot
 from app.checks import service
-from app.checks.pipeline import CheckUnavailable, CheckWriter
+from app.checks.jobs import CheckUnavailable
+from app.checks.pipeline import CheckWriter
 from app.core.channels import CHANNELS
 from app.core.commands import CommandFailed, instant
 from app.core.config import Settings

@@ -25,7 +25,8 @@ from app.auth.dependencies import authenticate, charge_items
 from app.auth.errors import ScopeRequired
 from app.auth.principal import Scope as KeyScope
 from app.checks import service
-from app.checks.pipeline import CheckUnavailable, CheckWriter
+from app.checks.dependencies import check_context, check_writer_of
+from app.checks.jobs import CheckUnavailable
 from app.core import gcpause
 from app.core.channels import CHANNELS
 from app.core.errors import AppError, ServiceUnavailable, envelope
@@ -147,17 +148,8 @@ class FastChecks:
         except AppError as error:
             await _send_error(scope, send, error)
             return True
-        snapshot = await app.state.reference.current(app.state.db.sessionmaker)
-        ctx = service.Context(
-            snapshot=snapshot,
-            laws=app.state.laws,
-            holidays=app.state.holidays,
-            tenant_id=principal.tenant_id,
-            api_key_id=principal.key_id,
-            request_id=scope["state"]["request_id"],
-            hours_cache=app.state.hours_cache,
-        )
-        writer: CheckWriter = app.state.checks
+        ctx = await check_context(app, principal, principal.tenant_id, scope["state"]["request_id"])
+        writer = check_writer_of(app)
         channel = fields.get("channel", "voice")
         try:
             if batch:
@@ -167,7 +159,7 @@ class FastChecks:
                 counts, status, body = service.summary_counts(answer.summary), 200, answer.body
             else:
                 state = fields.get("recipient_state")
-                if state is not None and not service.known_state(state, snapshot):
+                if state is not None and not service.known_state(state, ctx.snapshot):
                     return False  # the FastAPI route answers the validation error
                 decided = await service.check_one(
                     writer,

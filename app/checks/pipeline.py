@@ -13,97 +13,28 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from app.checks import chain, repository
+from app.checks import repository
+from app.checks.jobs import (
+    Job,
+    expire,
+    fail,
+    numbers_of,
+    prepare,
+    records,
+    retrieved,
+)
 from app.checks.matching import matches
-from app.checks.outcome import Decided, Found, Prepared, decide
+from app.checks.outcome import Decided, Found, Prepared
+from app.checks.slots import Lane, Slot
 from app.core.db import Database, is_unavailable
-from app.core.ids import new_id
 
 log = logging.getLogger("callguard.checks")
 
 MAX_BATCH_ITEMS = 20_000
-
-
-class CheckUnavailable(Exception):
-    """The batch could not be looked up or recorded: its checks answer 503, never ok."""
-
-
-@dataclass(slots=True)
-class Job:
-    items: list[Prepared]
-    future: asyncio.Future[list[Decided]]  # the decisions, once recorded
-    # the same decisions as soon as they are made, before they are recorded (for a caller that
-    # prepares its answer meanwhile; it still answers only once `future` is done)
-    decided: asyncio.Future[list[Decided]] | None = None
-    result: list[Decided] | None = None  # this job's part of its batch's decisions
-    # A big request's items are prepared while its lookup runs: `numbers` holds what each
-    # item's text reads as a number (None where it cannot be a valid one), `prepare` makes the
-    # items, and `tenant_id` is whose lists apply. Once prepared, `items` holds them.
-    numbers: list[int | None] | None = None
-    prepare: Callable[[], list[Prepared]] | None = None
-    tenant_id: str | None = None
-
-    @property
-    def size(self) -> int:
-        if self.prepare is not None and self.numbers is not None:
-            return len(self.numbers)
-        return len(self.items)
-
-
-@dataclass(slots=True)
-class Lane:
-    """One writer slot's chains: per tenant, the last sequence number and hash written."""
-
-    id: str = field(default_factory=lambda: new_id("ln"))
-    heads: dict[str | None, tuple[int, bytes]] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Slot:
-    """One writer slot: its lane, and the connection it holds while it works (its statements
-    run one after another, so it never needs a second; no pool checkout per batch)."""
-
-    lane: Lane = field(default_factory=Lane)
-    held: AsyncConnection | None = None
-    raw: Any = None  # the driver's connection of `held`
-
-    async def hold(self, database: Database) -> Any:
-        """The slot's driver connection, taken from the pool the first time (or again after
-        a failure). Its prepared lookup keeps one generic plan: PostgreSQL would otherwise
-        plan it anew on every execution (custom plans), which cost several times the lookup
-        itself; the generic plan is the same index probes in number order."""
-        if self.raw is None or self.raw.is_closed():
-            await self.release(broken=True)
-            self.held = await database.engine.connect()
-            try:
-                self.raw = (await self.held.get_raw_connection()).driver_connection
-                await repository.prefer_generic_plans(self.raw)
-            except BaseException:
-                await self.release(broken=True)
-                raise
-        return self.raw
-
-    async def release(self, broken: bool) -> None:
-        held, raw, self.held, self.raw = self.held, self.raw, None, None
-        if held is None:
-            return
-        if not broken and raw is not None:
-            try:
-                await repository.reset_plans(raw)  # back to the pool as it came
-            except Exception:
-                broken = True
-        with contextlib.suppress(Exception):
-            if broken:  # statements ran on the driver's connection, unseen by the pool
-                await held.invalidate()
-        with contextlib.suppress(Exception):
-            await held.close()
 
 
 class CheckWriter:
@@ -144,7 +75,7 @@ class CheckWriter:
         for state in self._slot_states:
             await state.release(broken=False)
         self._slot_states = []
-        _fail(self._queue, "the service is stopping")
+        fail(self._queue, "the service is stopping")
         self._queue.clear()
 
     async def decide(
@@ -176,7 +107,7 @@ class CheckWriter:
         # the caller's bound, set on the futures themselves (cheaper than wait_for): a job
         # still queued when it passes is dropped by `_take`; one already running may still be
         # recorded, but its caller has its 503 and will not call on it
-        expiry = loop.call_later(self.timeout_s, _expire, job)
+        expiry = loop.call_later(self.timeout_s, expire, job)
         try:
             early = None
             if meanwhile is not None and job.decided is not None:
@@ -190,7 +121,7 @@ class CheckWriter:
             expiry.cancel()
             if not job.future.done():  # the caller was cancelled: its job is not taken
                 job.future.cancel()
-            _retrieved(job)
+            retrieved(job)
 
     def _take(self) -> list[Job]:
         """The next batch: queued jobs in order, up to MAX_BATCH_ITEMS (a bigger job alone),
@@ -238,7 +169,7 @@ class CheckWriter:
             async with asyncio.timeout(self._bound_s):
                 await self._run(slot, jobs, decided)
         except asyncio.CancelledError:
-            _fail(jobs, "the service is stopping")
+            fail(jobs, "the service is stopping")
             raise
         except Exception as exc:
             log.warning("check batch failed: %s", type(exc).__name__, exc_info=exc)
@@ -254,10 +185,10 @@ class CheckWriter:
                         if not job.future.done():
                             await self._settle(slot, [job], split=False)
                 except asyncio.CancelledError:
-                    _fail(jobs, "the service is stopping")
+                    fail(jobs, "the service is stopping")
                     raise
                 return
-            _fail(jobs, str(exc))
+            fail(jobs, str(exc))
             return
         for job in jobs:
             if not job.future.done() and job.result is not None:
@@ -292,7 +223,7 @@ class CheckWriter:
         """Look up, decide, then write the records; the lane's new heads once written."""
         found: dict[int, Found] = {}
         decided_at = datetime.now(UTC)  # entries expiring by now no longer match
-        valid = _numbers(jobs)
+        valid = numbers_of(jobs)
         rows: list[Any] = []
         if valid:
             numbers = sorted({number for number, _, _ in valid})
@@ -303,7 +234,7 @@ class CheckWriter:
             try:
                 if any(job.prepare is not None for job in jobs):
                     await asyncio.sleep(0)  # the lookup is sent: prepare while it runs
-                    _prepare(jobs)
+                    prepare(jobs)
                 rows = await lookup
             except BaseException:
                 lookup.cancel()
@@ -311,96 +242,11 @@ class CheckWriter:
                     await lookup
                 raise
         else:
-            _prepare(jobs)
+            prepare(jobs)
         items = [item for job in jobs for item in job.items]
         if valid:
             found = matches(rows, items, valid)
         heads = dict(lane.heads)
-        records = _records(items, found, decided_at, lane.id, heads, on_decided)
-        await repository.write_records(raw, records, len(items))
+        rows_out = records(items, found, decided_at, lane.id, heads, on_decided)
+        await repository.write_records(raw, rows_out, len(items))
         return heads
-
-
-def _numbers(jobs: list[Job]) -> list[tuple[int, int, str | None]]:
-    """(number, index in the batch, tenant) for every number to look up, in number order."""
-    valid = []
-    offset = 0
-    for job in jobs:
-        if job.prepare is not None and job.numbers is not None:
-            tenant = job.tenant_id
-            valid += [(n, offset + k, tenant) for k, n in enumerate(job.numbers) if n is not None]
-        else:
-            valid += [
-                (item.number.as_int, offset + k, item.tenant_id)
-                for k, item in enumerate(job.items)
-                if item.number is not None
-            ]
-        offset += job.size
-    valid.sort()
-    return valid
-
-
-def _prepare(jobs: list[Job]) -> None:
-    """Makes the items of deferred jobs; each valid number must be the one looked up for it."""
-    for job in jobs:
-        if job.prepare is None or job.numbers is None:
-            continue
-        items = job.prepare()
-        numbers = job.numbers
-        if len(items) != len(numbers) or any(
-            item.number is not None and item.number.as_int != number
-            for item, number in zip(items, numbers, strict=False)
-        ):
-            raise CheckUnavailable("an item's number is not the one looked up")
-        job.items, job.prepare = items, None
-
-
-def _records(
-    items: list[Prepared],
-    found: dict[int, Found],
-    decided_at: datetime,
-    lane: str,
-    heads: dict[str | None, tuple[int, bytes]],
-    on_decided: Callable[[list[Decided]], None],
-) -> Iterator[tuple[Any, ...]]:
-    """Decides each check and yields its record as a row of COLUMNS, chained to the one before
-    it in its tenant's chain of this lane (`heads` follows along); once every check is decided,
-    hands the decisions to `on_decided` (before the last rows are stored)."""
-    texts: dict[int, str] = {}  # details objects shared by several records, encoded once
-    decided = []
-    for i, item in enumerate(items):
-        result = decide(item, found.get(i), decided_at)
-        decided.append(result)
-        record = result.record
-        tenant = record["tenant_id"]
-        seq, prev = heads.get(tenant, (0, chain.GENESIS))
-        record["lane"] = lane
-        record["lane_seq"] = seq = seq + 1
-        details = record["details"]
-        text = texts.get(id(details))
-        if text is None:
-            text = texts[id(details)] = chain.details_json(details)
-        values = chain.content(record, text)
-        digest = chain.link(prev, values)
-        heads[tenant] = (seq, digest)
-        yield (*values, prev, digest)
-    on_decided(decided)
-
-
-def _fail(jobs: Iterable[Job], reason: str) -> None:
-    """Answer every job still waited for with a 503."""
-    for job in jobs:
-        for future in (job.decided, job.future):
-            if future is not None and not future.done():
-                future.set_exception(CheckUnavailable(reason))
-
-
-def _expire(job: Job) -> None:
-    _fail([job], "the database did not answer in time")
-
-
-def _retrieved(job: Job) -> None:
-    """Mark a failed job's futures as seen (a caller stops at the first that fails)."""
-    for future in (job.decided, job.future):
-        if future is not None and future.done() and not future.cancelled():
-            future.exception()

@@ -1,15 +1,13 @@
-"""The database: one async engine (asyncpg, no thread hop), sessions, and outage detection."""
+"""The database: one async engine (asyncpg, no thread hop), sessions, and outage detection.
+
+A route's session is `SessionDep` (app/core/dependencies.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import socket
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated
+from collections.abc import Callable
 
 import asyncpg
-from fastapi import Depends, Request
 from sqlalchemy import URL, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
@@ -100,40 +98,10 @@ class Database:
         await self.engine.dispose()
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's session: commits on success, rolls back on error.
-
-    Used with scope="function", so the commit happens before the response is sent.
-    """
-    database: Database = request.app.state.db
-    async with database.sessionmaker() as session:
-        try:
-            yield session
-        except BaseException:
-            await asyncio.shield(_quiet_rollback(session))
-            raise
-        await session.commit()
-        for callback in session.info.pop("after_commit", ()):
-            result = callback()
-            if inspect.isawaitable(result):
-                await result
-
-
 def after_commit(session: AsyncSession, callback: Callable[[], object]) -> None:
     """Run `callback` (sync or async) once the request's transaction has committed, before the
     response is sent, and only if it committed."""
     session.info.setdefault("after_commit", []).append(callback)
-
-
-async def _quiet_rollback(session: AsyncSession) -> None:
-    # The original error is what matters; a rollback on a dead connection adds nothing.
-    try:
-        await session.rollback()
-    except (sa_exc.SQLAlchemyError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        pass
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def is_unavailable(exc: BaseException) -> bool:

@@ -25,7 +25,8 @@ def readable(principal: Principal) -> ColumnElement[bool]:
     return or_(DncList.tenant_id.is_(None), visible_to(principal, DncList.tenant_id))
 
 
-def _list_out(row: DncList) -> ListOut:
+def list_out(row: DncList) -> ListOut:
+    """A list as the API shows it."""
     return ListOut.model_validate(row, from_attributes=True)
 
 
@@ -69,14 +70,14 @@ async def create_list(
     await _event(
         session, principal, "dnc_list.created", row.id, row, name=row.name, scope=row.scope
     )
-    return _list_out(row)
+    return list_out(row)
 
 
 async def list_lists(
     *, session: AsyncSession, principal: Principal, page: PageRequest
 ) -> tuple[list[ListOut], str | None]:
     rows, cursor = cut_page(await repository.list_lists(session, readable(principal), page), page)
-    return [_list_out(row) for row in rows], cursor
+    return [list_out(row) for row in rows], cursor
 
 
 async def visible_list(
@@ -90,14 +91,17 @@ async def visible_list(
     return row
 
 
-async def get_list(*, session: AsyncSession, principal: Principal, list_id: str) -> ListOut:
-    return _list_out(await visible_list(session, principal, list_id))
-
-
-async def delete_list(*, session: AsyncSession, principal: Principal, list_id: str) -> None:
-    row = await visible_list(session, principal, list_id, to_change=True)
-    await repository.soft_delete_list(session, list_id)
-    await _event(session, principal, "dnc_list.deleted", list_id, row, entry_count=row.entry_count)
+async def delete_list(*, session: AsyncSession, principal: Principal, dnc_list: DncList) -> None:
+    """`dnc_list`: as `visible_list(..., to_change=True)` gave it (locked)."""
+    await repository.soft_delete_list(session, dnc_list.id)
+    await _event(
+        session,
+        principal,
+        "dnc_list.deleted",
+        dnc_list.id,
+        dnc_list,
+        entry_count=dnc_list.entry_count,
+    )
 
 
 def _entry_out(number: PhoneNumber, entry: DncEntry) -> EntryOut:
@@ -110,38 +114,40 @@ def _entry_out(number: PhoneNumber, entry: DncEntry) -> EntryOut:
 
 
 async def put_entry(
-    *, session: AsyncSession, principal: Principal, list_id: str, number: PhoneNumber, data: EntryIn
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    dnc_list: DncList,
+    number: PhoneNumber,
+    data: EntryIn,
 ) -> tuple[EntryOut, bool]:
-    row = await visible_list(session, principal, list_id, to_change=True)
+    """`dnc_list`: as `visible_list(..., to_change=True)` gave it (locked)."""
     entry, added = await repository.upsert_entry(
         session,
-        list_seq=row.seq,
+        list_seq=dnc_list.seq,
         number=number.as_int,
         reason=data.reason,
         expires_at=data.expires_at,
     )
     if added:
-        await repository.adjust_count(session, list_id, 1)
+        await repository.adjust_count(session, dnc_list.id, 1)
     kind = "dnc_number.added" if added else "dnc_number.updated"
-    await _event(session, principal, kind, number.e164, row, reason=data.reason)
+    await _event(session, principal, kind, number.e164, dnc_list, reason=data.reason)
     return _entry_out(number, entry), added
 
 
 async def delete_entry(
-    *, session: AsyncSession, principal: Principal, list_id: str, number: PhoneNumber
+    *, session: AsyncSession, principal: Principal, dnc_list: DncList, number: PhoneNumber
 ) -> None:
-    row = await visible_list(session, principal, list_id, to_change=True)
-    if not await repository.delete_entry(session, list_seq=row.seq, number=number.as_int):
+    """`dnc_list`: as `visible_list(..., to_change=True)` gave it (locked)."""
+    if not await repository.delete_entry(session, list_seq=dnc_list.seq, number=number.as_int):
         raise NumberNotListed(f"{number.e164} is not on this list.")
-    await repository.adjust_count(session, list_id, -1)
-    await _event(session, principal, "dnc_number.removed", number.e164, row)
+    await repository.adjust_count(session, dnc_list.id, -1)
+    await _event(session, principal, "dnc_number.removed", number.e164, dnc_list)
 
 
-async def get_entry(
-    *, session: AsyncSession, principal: Principal, list_id: str, number: PhoneNumber
-) -> EntryOut:
-    row = await visible_list(session, principal, list_id)
-    entry = await repository.get_entry(session, list_seq=row.seq, number=number.as_int)
+async def get_entry(*, session: AsyncSession, dnc_list: DncList, number: PhoneNumber) -> EntryOut:
+    entry = await repository.get_entry(session, list_seq=dnc_list.seq, number=number.as_int)
     if entry is None:
         raise NumberNotListed(f"{number.e164} is not on this list.")
     return _entry_out(number, entry)
@@ -154,11 +160,10 @@ def _after_number(cursor: str | None) -> int | None:
 
 
 async def list_entries(
-    *, session: AsyncSession, principal: Principal, list_id: str, cursor: str | None, limit: int
+    *, session: AsyncSession, dnc_list: DncList, cursor: str | None, limit: int
 ) -> tuple[list[EntryOut], str | None]:
-    row = await visible_list(session, principal, list_id)
     entries = await repository.list_entries(
-        session, list_seq=row.seq, after=_after_number(cursor), limit=limit
+        session, list_seq=dnc_list.seq, after=_after_number(cursor), limit=limit
     )
     kept = entries[:limit]
     out = [_entry_out(PhoneNumber(f"{e.number:010d}"), e) for e in kept]

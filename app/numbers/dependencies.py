@@ -5,14 +5,12 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from app.numbers.parsing import PhoneNumber, parse_strict
-from app.reference.snapshot import ReferenceData
+from app.reference.dependencies import snapshot_of
 
 
 async def in_service(request: Request) -> frozenset[str]:
     """The area codes in service now (from the in-memory reference snapshot)."""
-    reference: ReferenceData = request.app.state.reference
-    snapshot = await reference.current(request.app.state.db.sessionmaker)
-    return snapshot.in_service
+    return (await snapshot_of(request.app)).in_service
 
 
 async def phone_number(

@@ -1,6 +1,6 @@
-from fastapi import Request, Response
+from fastapi import Response
 
-from app.core.db import SessionDep
+from app.core.dependencies import DatabaseDep, SessionDep, SettingsDep
 from app.core.errors import ServiceUnavailable
 from app.core.metrics import observe_pool, render
 from app.core.routing import error_doc, make_router
@@ -40,8 +40,8 @@ router.add_api_route("/readyz", readyz, methods=["HEAD"], include_in_schema=Fals
     response_class=Response,
     responses={"200": {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
-async def metrics(request: Request) -> Response:
+async def metrics(database: DatabaseDep, settings: SettingsDep) -> Response:
     """Prometheus metrics in the text exposition format."""
-    observe_pool(request.app.state.db.engine.pool)
-    body, content_type = render(request.app.state.settings.prometheus_multiproc_dir)
+    observe_pool(database.engine.pool)
+    body, content_type = render(settings.prometheus_multiproc_dir)
     return Response(body, media_type=content_type)

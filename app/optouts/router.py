@@ -2,13 +2,12 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Path, Query, Request, Response
 
-from app.auth.dependencies import require
-from app.auth.errors import InvalidToken, KeyExpired, KeyRevoked, RateLimited, ScopeRequired
+from app.auth.dependencies import TenantDep, require
+from app.auth.errors import AUTH_ERRORS
 from app.auth.principal import Principal, Scope
 from app.auth.routing import make_v1_router
-from app.auth.scoping import existing_tenant
 from app.core.channels import Channel as CheckChannel
-from app.core.db import SessionDep
+from app.core.dependencies import SessionDep
 from app.core.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
 from app.core.routing import errors
 from app.core.schemas import Page
@@ -25,76 +24,68 @@ from app.optouts.schemas import (
     Source,
 )
 from app.uploads import service as uploads
+from app.uploads.dependencies import UploadRunnerDep
 from app.uploads.schemas import OptOutUploadOut
 
 router = make_v1_router(tags=["Opt-outs"])
-AUTH = (InvalidToken, KeyRevoked, KeyExpired, RateLimited, ScopeRequired)
 Reader = Annotated[Principal, Depends(require(Scope.OPTOUTS_READ))]
 Writer = Annotated[Principal, Depends(require(Scope.OPTOUTS_WRITE))]
-TenantQuery = Annotated[
-    str | None, Query(max_length=40, description="A platform key names the tenant.")
-]
 
 
-@router.post("/opt-outs", status_code=201, responses=errors(*AUTH, InvalidPhone, NotFound))
+@router.post("/opt-outs", status_code=201, responses=errors(*AUTH_ERRORS, InvalidPhone, NotFound))
 async def create_opt_out(
     body: OptOutIn,
     request: Request,
     principal: Writer,
     session: SessionDep,
-    tenant_id: TenantQuery = None,
+    tenant: TenantDep,
 ) -> OptOutEventOut:
     """Record an opt-out: the number may no longer be called (or texted) on `channel`."""
-    tenant = await existing_tenant(session, principal, tenant_id)
     number = parse_strict(body.phone, await in_service(request))
     return await service.opt_out(
         session=session, principal=principal, tenant_id=tenant, number=number, data=body
     )
 
 
-@router.delete("/opt-outs/{phone}", responses=errors(*AUTH, InvalidPhone, NotFound))
+@router.delete("/opt-outs/{phone}", responses=errors(*AUTH_ERRORS, InvalidPhone, NotFound))
 async def opt_in(
     number: Phone,
     principal: Writer,
     session: SessionDep,
+    tenant: TenantDep,
     channel: Channel = "all",
-    tenant_id: TenantQuery = None,
 ) -> OptOutStateOut:
     """Record an opt-in (consent given again) on `channel`; the history keeps both events."""
     return await service.opt_in(
         session=session,
         principal=principal,
-        tenant_id=await existing_tenant(session, principal, tenant_id),
+        tenant_id=tenant,
         number=number,
         channel=channel,
     )
 
 
-@router.get("/opt-outs/{phone}", responses=errors(*AUTH, InvalidPhone, NotFound))
+@router.get("/opt-outs/{phone}", responses=errors(*AUTH_ERRORS, InvalidPhone, NotFound))
 async def get_opt_out(
-    number: Phone, principal: Reader, session: SessionDep, tenant_id: TenantQuery = None
+    number: Phone, _: Reader, session: SessionDep, tenant: TenantDep
 ) -> OptOutStateOut:
     """A number's opt-out state per channel and its whole history, newest first."""
-    return await service.state_of(
-        session=session,
-        tenant_id=await existing_tenant(session, principal, tenant_id),
-        number=number,
-    )
+    return await service.state_of(session=session, tenant_id=tenant, number=number)
 
 
-@router.get("/opt-outs", responses=errors(*AUTH, NotFound))
+@router.get("/opt-outs", responses=errors(*AUTH_ERRORS, NotFound))
 async def list_opt_outs(
-    principal: Reader,
+    _: Reader,
     session: SessionDep,
+    tenant: TenantDep,
     channel: CheckChannel | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
-    tenant_id: TenantQuery = None,
 ) -> Page[OptedOutNumber]:
     """Numbers opted out now (on `channel`, or on any), in number order."""
     data, next_cursor = await service.list_opted_out(
         session=session,
-        tenant_id=await existing_tenant(session, principal, tenant_id),
+        tenant_id=tenant,
         channel=channel,
         cursor=cursor,
         limit=limit,
@@ -106,26 +97,27 @@ async def list_opt_outs(
     "/opt-outs/uploads",
     status_code=202,
     response_model=OptOutUploadOut,
-    responses=errors(*AUTH, NotFound, UnsupportedMediaType, PayloadTooLarge),
+    responses=errors(*AUTH_ERRORS, NotFound, UnsupportedMediaType, PayloadTooLarge),
     openapi_extra=uploads.UPLOAD_OPENAPI,
 )
 async def upload_opt_outs(
     request: Request,
     principal: Writer,
     session: SessionDep,
+    tenant: TenantDep,
+    runner: UploadRunnerDep,
     mode: Literal["append"] = "append",
     channel: Channel = "all",
     source: Source = "api",
     column: Annotated[str | None, Query(max_length=100, description="CSV phone column")] = None,
-    tenant_id: TenantQuery = None,
 ) -> Response:
     """Opt out every number of a file, in the background.
 
     Raw body or multipart, optionally gzip; each valid row becomes an opt-out event.
     """
-    tenant = await existing_tenant(session, principal, tenant_id)
     return await uploads.accept_upload(
         request,
+        runner=runner,
         session=session,
         principal=principal,
         target={"kind": "optout", "tenant_id": tenant, "channel": channel, "source": source},
@@ -136,16 +128,16 @@ async def upload_opt_outs(
     )
 
 
-@router.get("/opt-outs/uploads/{upload_id}", responses=errors(*AUTH, NotFound))
+@router.get("/opt-outs/uploads/{upload_id}", responses=errors(*AUTH_ERRORS, NotFound))
 async def get_opt_out_upload(
     upload_id: Annotated[str, Path(max_length=40)],
-    request: Request,
     principal: Reader,
     session: SessionDep,
+    runner: UploadRunnerDep,
 ) -> OptOutUploadOut:
     """A bulk opt-out upload as it is now: status, live row counts, the first 1,000 errors."""
     upload = await uploads.get_upload(
-        request,
+        runner=runner,
         session=session,
         principal=principal,
         upload_id=upload_id,

@@ -79,11 +79,6 @@ async def file_of(request: Request) -> tuple[AsyncIterator[bytes], str | None]:
     return chunks(), "text/plain"
 
 
-def runner_of(request: Request) -> UploadRunner:
-    runner: UploadRunner = request.app.state.uploads
-    return runner
-
-
 def _media(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
@@ -91,6 +86,7 @@ def _media(content_type: str | None) -> str:
 async def accept_upload(
     request: Request,
     *,
+    runner: UploadRunner,
     session: AsyncSession,
     principal: Principal,
     target: dict[str, object],
@@ -104,7 +100,6 @@ async def accept_upload(
     file is the request's body (raw or the `file` field of a form), spooled as it arrives."""
     body, content_type = await file_of(request)
     content_encoding = request.headers.get("content-encoding")
-    runner = runner_of(request)
     key_claim = streamed_claim(request, principal)
     if _media(content_type) not in TEXT_TYPES:
         raise UnsupportedMediaType(
@@ -157,15 +152,14 @@ async def accept_upload(
 
 
 async def get_upload(
-    request: Request,
     *,
+    runner: UploadRunner,
     session: AsyncSession,
     principal: Principal,
     upload_id: str,
     kind: str,
     out: type[UploadBase],
 ) -> UploadBase:
-    runner = runner_of(request)
     row = await repository.visible_upload(
         session, upload_id, kind, principal.tenant_id, every_tenant=principal.is_admin
     )

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from fastapi import FastAPI
 
 from app.callingrules.decide import decide_hours
-from app.checks.service import Context, HoursCache, Preparer
+from app.checks.hours import HoursCache
+from app.checks.service import Context, Preparer
 from app.numbers.parsing import parse_strict
 
 

@@ -13,8 +13,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.checks import pipeline, repository, service
-from app.checks.pipeline import CheckWriter, Job
+from app.checks import jobs as jobs_module
+from app.checks import repository, service
+from app.checks.jobs import Job
+from app.checks.pipeline import CheckWriter
 from tests.envelope import assert_envelope
 from tests.helpers import create_key, tenant_with_key
 
@@ -25,7 +27,7 @@ MONDAY_1030_PT = "2026-11-23T18:30:00Z"
 def _items(jobs: list[Job]) -> list[Any]:
     """A batch's items as `_write` sees them (a big request's are made here, as `_write`
     would make them while its lookup runs)."""
-    pipeline._prepare(jobs)
+    jobs_module.prepare(jobs)
     return [item for job in jobs for item in job.items]
 
 
@@ -185,7 +187,7 @@ async def test_a_batch_tried_again_answers_what_was_recorded(
         return_exceptions=True,
     )
     assert attempts == [["CA", "WY"], ["CA"], ["WY"]], attempts
-    assert isinstance(refused, pipeline.CheckUnavailable), refused
+    assert isinstance(refused, jobs_module.CheckUnavailable), refused
     assert isinstance(good, service.BatchAnswer), good
     [item] = json.loads(good.body)["results"]
     assert (item["ok"], item["error"]) == (False, "dnc_blocked"), item
