@@ -129,7 +129,11 @@ class Callguard:
         workers: int,
         log_path: Path,
         env: dict[str, str] | None = None,
+        tree: Path | None = None,
     ) -> None:
+        """`tree`: the checkout whose code to serve (default this one; another commit's
+        worktree, for A/B comparisons)."""
+        self.source = tree or ROOT
         self.port = port
         self.workers = workers
         self.log_path = log_path
@@ -143,6 +147,8 @@ class Callguard:
             "CALLGUARD_KEY_BURST": "1000000000",
             **(env or {}),
         }
+        if tree is not None:
+            self.env["PYTHONPATH"] = str(tree)
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -157,7 +163,7 @@ class Callguard:
             out.flush()
             self.process = subprocess.Popen(
                 command,
-                cwd=ROOT,
+                cwd=self.source,
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
