@@ -8,8 +8,8 @@ One embedded PostgreSQL, a database of its own for each tree (each tree's `serve
 that tree's schema). For each round and each tree in turn: `callguard serve` (1 worker) from
 that tree, a warm-up, then wrk at 4 connections for `--duration` s with the single check of
 bench/checks.py (one number on no list, 200 ok, audited); the server's CPU seconds (user +
-system, whole process tree) over the run, divided by the requests served. Prints the per-round figures, each tree's
-median, and each tree's median over the first tree's.
+system, whole process tree) over the run, divided by the requests served. Prints the per-round
+figures, each tree's median, and each tree's median over the first tree's.
 """
 
 from __future__ import annotations
