@@ -1,5 +1,6 @@
-"""Mounts every feature router under /v1, all behind the one authentication dependency, and
-names what each kind of upload merges into (the features that own those tables say how)."""
+"""Mounts every feature router under /v1, all behind the one authentication dependency, names
+what each kind of upload merges into (the features that own those tables say how), and names
+the operations whose endpoint names read badly as operationIds."""
 
 from fastapi import APIRouter, Depends
 
@@ -11,9 +12,48 @@ from app.callingrules.router import router as callingrules_router
 from app.checks.router import router as checks_router
 from app.dnc import uploads as dnc_uploads
 from app.dnc.router import router as dnc_router
+from app.history.router import router as history_router
 from app.optouts import uploads as optout_uploads
 from app.optouts.router import router as optouts_router
 from app.uploads.importer import Targets
+
+# operationIds (what client generators name their functions after) are the endpoint names in
+# camelCase (app.core.openapi.operation_ids); these are the endpoints whose bare name does not
+# say what they do or on what. tests/openapi checks that every entry names a route.
+OPERATION_IDS = {
+    # checks
+    "check": "createCheck",
+    # auth
+    "me": "getMe",
+    # calling rules
+    "calling_rules": "getCallingRules",
+    "set_policy": "setCallingPolicy",
+    "get_policy": "getCallingPolicy",
+    # DNC lists
+    "create_list": "createDncList",
+    "list_lists": "listDncLists",
+    "get_list": "getDncList",
+    "delete_list": "deleteDncList",
+    "put_number": "addDncNumber",
+    "get_number": "getDncNumber",
+    "delete_number": "removeDncNumber",
+    "list_numbers": "listDncNumbers",
+    "lookup_number": "lookupDncNumber",
+    "upload_numbers": "uploadDncNumbers",
+    "get_upload": "getDncUpload",
+    # opt-outs
+    "opt_in": "deleteOptOut",
+    # audit
+    "list_checks": "listAuditChecks",
+    "get_check": "getAuditCheck",
+    "list_events": "listAuditEvents",
+    "verify": "verifyAuditChain",
+    "stats": "getAuditStats",
+    # history
+    "number_history": "getNumberHistory",
+    # operations
+    "metrics": "getMetrics",
+}
 
 
 def api_router() -> APIRouter:
@@ -26,6 +66,7 @@ def api_router() -> APIRouter:
     v1.include_router(dnc_router)
     v1.include_router(optouts_router)
     v1.include_router(audit_router)
+    v1.include_router(history_router)
     return v1
 
 

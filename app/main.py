@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import api_router, upload_targets
+from app.api import OPERATION_IDS, api_router, upload_targets
 from app.auth import tasks as auth_tasks
 from app.auth.cache import key_subscription
 from app.auth.dependencies import AuthState, auth_state_of
@@ -20,6 +20,7 @@ from app.checks.dependencies import check_writer_of
 from app.checks.fast import FastChecks
 from app.checks.hours import HoursCache
 from app.checks.pipeline import CheckWriter
+from app.console.router import router as console_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database, is_unavailable
 from app.core.dependencies import database_of
@@ -28,7 +29,7 @@ from app.core.listener import ChangeListener
 from app.core.logging import configure_logging
 from app.core.longreads import LongReads
 from app.core.middleware import RequestContextMiddleware, UploadRoutes
-from app.core.openapi import install_docs, install_openapi
+from app.core.openapi import install_docs, install_openapi, operation_ids
 from app.core.periodic import start_periodic
 from app.core.periodic import stop as stop_periodic
 from app.core.routing import JsonBodyRoute
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             "housekeeping",
             [
                 lambda: check_tasks.ensure_partitions(engine),
+                lambda: check_tasks.compact_counts(engine),
                 lambda: auth_tasks.purge_idempotency_records(engine, settings),
             ],
             every_s=600.0,
@@ -127,6 +129,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         docs_url=None,
         redoc_url=None,
         telemetry={"tracing": otel, "metrics": otel, "logs": otel},
+        generate_unique_id_function=operation_ids(OPERATION_IDS),
     )
     app.router.route_class = JsonBodyRoute
     # /readyz/ is a 404 envelope, not a redirect built from the client's Host header
@@ -174,4 +177,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.include_router(api_router())
     app.include_router(ops_router)
+    app.include_router(console_router)  # static files, outside /v1 and its authentication
     return app

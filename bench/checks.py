@@ -244,13 +244,39 @@ def main() -> None:
     parser.add_argument(
         "--batch-only", action="store_true", help="skip the single-check runs (no wrk)"
     )
+    parser.add_argument(
+        "--without",
+        action="append",
+        choices=sorted(DROPPABLE),
+        default=[],
+        help="drop this from the scratch database before measuring, to see what it costs "
+        "(counts: the trigger that keeps the hourly counts; phone-index: the history's index)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="callguard-bench-checks-") as tmp:
         work = Path(tmp)
         with EmbeddedPostgres(work / "state") as embedded:
             dsn = embedded.start()
             upgrade(dsn)
+            asyncio.run(drop(dsn, args.without))
             bench(args, dsn, work)
+
+
+# what a run may go without (in its scratch database only), to measure what each costs a batch
+DROPPABLE = {
+    "counts": "DROP TRIGGER check_records_counted ON check_records",
+    "phone-index": "DROP INDEX ix_check_records_tenant_phone",
+}
+
+
+async def drop(dsn: str, names: list[str]) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        for name in names:
+            await conn.execute(DROPPABLE[name])
+            print(f"without {name}: {DROPPABLE[name]}")
+    finally:
+        await conn.close()
 
 
 def bench(args: argparse.Namespace, dsn: str, work: Path) -> None:
@@ -322,6 +348,7 @@ def report(
     print(
         f"Machine: {platform.node()} ({os.cpu_count()} cores), PostgreSQL {server_version}, "
         f"global list of {args.list_rows:,} numbers"
+        + (f", without {' and '.join(args.without)}" if args.without else "")
     )
     if results:
         single_checks(args, med)

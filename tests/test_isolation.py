@@ -81,11 +81,20 @@ FACTORIES: dict[str, Factory] = {
 PATH_FACTORIES: dict[tuple[str, str], Factory] = {
     ("/v1/opt-outs/uploads/{upload_id}", "upload_id"): _optout_upload_of_a,
 }
+NOTHING_NOW = {
+    "lists": [],
+    "opted_out": {"voice": False, "sms": False},
+    "consents": [],
+    "attempts_24h": 0,
+}
 # routes that answer every tenant with its own view of the parameter (never another's data)
 # with what B must see there (A has the number on its list and opted out)
 OWN_VIEW: dict[str, Callable[[dict[str, object]], bool]] = {
     "GET /v1/dnc/numbers/{phone}": lambda body: body["lists"] == [],
     "GET /v1/opt-outs/{phone}": lambda body: body["history"] == [],
+    "GET /v1/numbers/{phone}/history": lambda body: (
+        body["data"] == [] and body["now"] == NOTHING_NOW
+    ),
 }
 ADMIN_ONLY = {"/v1/tenants"}
 # routes whose resource is shared by every tenant, not owned by one (say why)

@@ -7,8 +7,9 @@ import asyncio
 import sys
 
 from app.audit import service
+from app.auth import service as auth_service
 from app.checks.repository import CheckFilter
-from app.core.commands import instant
+from app.core.commands import CommandFailed, instant
 from app.core.config import Settings
 from app.core.db import Database
 
@@ -40,6 +41,10 @@ async def _export(args: argparse.Namespace, settings: Settings, url: str) -> Non
         until=args.until,
     )
     try:
+        if args.tenant is not None:
+            async with database.sessionmaker() as session:
+                if not await auth_service.tenant_exists(session, args.tenant):
+                    raise CommandFailed(f"no tenant {args.tenant}.")
         out = sys.stdout.buffer
         async for chunk in service.stream_csv(database, flt):
             out.write(chunk)

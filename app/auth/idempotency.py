@@ -2,8 +2,9 @@
 
 The claim is its own committed statement, outside the request's transaction, so a concurrent
 duplicate sees it at once. The finished response (any status below 500) is stored after the
-request's own transaction has committed. A claim whose request died without finishing is free
-again after `idempotency_abandon_s`.
+request's own transaction has committed, with the request id it was sent under: a replay is
+the first response exactly, status, body and `X-Request-Id` (API-2.md, clarifications of part 1).
+A claim whose request died without finishing is free again after `idempotency_abandon_s`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ class Stored:
     status: int
     content_type: str | None
     body: bytes
+    # the first response's X-Request-Id; None only for records stored before it was kept
+    request_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,9 @@ async def claim(
         return Claim(reused=True)
     if row.state == "in_progress":
         return Claim(in_progress=True)
-    return Claim(replay=Stored(row.status, row.content_type, bytes(row.body or b"")))
+    return Claim(
+        replay=Stored(row.status, row.content_type, bytes(row.body or b""), row.request_id)
+    )
 
 
 async def complete(engine: AsyncEngine, *, scope: str, key: str, stored: Stored) -> None:
@@ -71,6 +76,7 @@ async def complete(engine: AsyncEngine, *, scope: str, key: str, stored: Stored)
         status=stored.status,
         content_type=stored.content_type,
         body=stored.body,
+        request_id=stored.request_id,
     )
 
 

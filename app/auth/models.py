@@ -42,4 +42,6 @@ class IdempotencyRecord(Base):
     status: Mapped[int | None]
     content_type: Mapped[str | None] = mapped_column(Text)
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # the X-Request-Id the first response was sent with: a replay answers with it too
+    request_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -130,19 +130,20 @@ _CLAIM = text(
     VALUES (:scope, :key, :fingerprint, 'in_progress')
     ON CONFLICT (scope, key) DO UPDATE
         SET fingerprint = EXCLUDED.fingerprint, state = 'in_progress', status = NULL,
-            content_type = NULL, body = NULL, created_at = now()
+            content_type = NULL, body = NULL, request_id = NULL, created_at = now()
         WHERE r.created_at < now() - make_interval(secs => :retention)
            OR (r.state = 'in_progress' AND r.created_at < now() - make_interval(secs => :abandon))
     RETURNING 1
     """
 )
 _EXISTING = text(
-    "SELECT fingerprint, state, status, content_type, body FROM idempotency_records "
-    "WHERE scope = :scope AND key = :key"
+    "SELECT fingerprint, state, status, content_type, body, request_id "
+    "FROM idempotency_records WHERE scope = :scope AND key = :key"
 )
 _COMPLETE = text(
     "UPDATE idempotency_records SET state = 'done', status = :status, "
-    "content_type = :content_type, body = :body WHERE scope = :scope AND key = :key"
+    "content_type = :content_type, body = :body, request_id = :request_id "
+    "WHERE scope = :scope AND key = :key"
 )
 _RELEASE = text(
     "DELETE FROM idempotency_records WHERE scope = :scope AND key = :key AND state = 'in_progress'"
@@ -162,7 +163,8 @@ async def claim_idempotency_key(
     abandon_s: int,
 ) -> tuple[bool, Any]:
     """(True, None) if this request now holds the key; else (False, the existing record's
-    fingerprint, state, status, content_type and body, or None if it was purged meanwhile)."""
+    fingerprint, state, status, content_type, body and request_id, or None if it was purged
+    meanwhile)."""
     params = {"scope": scope, "key": key}
     async with engine.begin() as conn:
         taken = await conn.scalar(
@@ -182,6 +184,7 @@ async def store_idempotent_answer(
     status: int,
     content_type: str | None,
     body: bytes,
+    request_id: str | None,
 ) -> None:
     async with engine.begin() as conn:
         await conn.execute(
@@ -192,6 +195,7 @@ async def store_idempotent_answer(
                 "status": status,
                 "content_type": content_type,
                 "body": body,
+                "request_id": request_id,
             },
         )
 

@@ -3,11 +3,19 @@ from typing import Annotated
 from fastapi import Path
 
 from app.auth import service
-from app.auth.dependencies import AdminKey, AuthStateDep, KeysWriter
-from app.auth.errors import AUTH_ERRORS, IdempotencyKeyReused
+from app.auth.dependencies import AdminKey, AuthStateDep, CurrentPrincipal, KeysWriter
+from app.auth.errors import AUTH_ERRORS, KEY_ERRORS, IdempotencyKeyReused
 from app.auth.models import ApiKey
 from app.auth.routing import make_v1_router
-from app.auth.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, RotateIn, TenantIn, TenantOut
+from app.auth.schemas import (
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyOut,
+    MeOut,
+    RotateIn,
+    TenantIn,
+    TenantOut,
+)
 from app.core.dependencies import SessionDep
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import PageDep
@@ -25,6 +33,29 @@ def _key_out(key: ApiKey) -> ApiKeyOut:
 
 def _key_created(key: ApiKey, secret: str) -> ApiKeyCreated:
     return ApiKeyCreated(**_key_out(key).model_dump(), key=secret)
+
+
+ME_EXAMPLE = {
+    "key_id": "key_7Hc2",
+    "name": "compliance desk",
+    "prefix": "cg_4kQ0",
+    "tenant_id": "ten_3Bd9",
+    "tenant_name": "Acme Dialers",
+    "scopes": ["audit:read", "dnc:read", "optouts:read"],
+    "expires_at": None,
+}
+
+
+@router.get(
+    "/me",
+    responses={
+        **errors(*KEY_ERRORS),
+        "200": {"content": {"application/json": {"example": ME_EXAMPLE}}},
+    },
+)
+async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
+    """Who is calling: the key, its tenant and its scopes (any valid key)."""
+    return await service.whoami(session=session, principal=principal)
 
 
 @router.post("/tenants", status_code=201, responses=errors(*AUTH_ERRORS, Conflict, *POST_ERRORS))

@@ -18,6 +18,7 @@ from app.auth.principal import Principal
 from app.core.config import Settings
 from app.core.dependencies import database_of, settings_of
 from app.core.errors import AppError, ValidationFailed, error_response, validation_error_response
+from app.core.request_id import current_request_id
 from app.core.routing import RETURNS_SECRET, STREAMING_BODY, JsonBodyRoute
 from app.core.text import unstorable
 
@@ -95,28 +96,38 @@ def _check_parameters(request: Request) -> None:
 
 
 def replayed(stored: idempotency.Stored) -> Response:
+    """The first response exactly (status, body, X-Request-Id), marked as a replay: an envelope's
+    `request_id` stays its header's (RequestContextMiddleware adds no second X-Request-Id)."""
+    headers = {"Idempotent-Replayed": "true"}
+    if stored.request_id is not None:  # else a record older than the column: this request's id
+        headers["X-Request-Id"] = stored.request_id
     return Response(
-        stored.body,
-        status_code=stored.status,
-        media_type=stored.content_type,
-        headers={"Idempotent-Replayed": "true"},
+        stored.body, status_code=stored.status, media_type=stored.content_type, headers=headers
     )
 
 
 @dataclass(frozen=True, slots=True)
 class KeyClaim:
     """A request's Idempotency-Key, scoped to its API key: the one flow of claim, replay,
-    completion and release, for routes whose body FastAPI reads and for those that stream it."""
+    completion and release, for routes whose body FastAPI reads and for those that stream it.
+    `request_id`: this request's, stored with its response for the replays."""
 
     engine: AsyncEngine
     settings: Settings
     scope: str
     key: str
+    request_id: str
 
     @classmethod
     def of(cls, request: Request, principal: Principal, key: str) -> KeyClaim:
         app = request.app
-        return cls(database_of(app).engine, settings_of(app), principal.idempotency_scope, key)
+        return cls(
+            database_of(app).engine,
+            settings_of(app),
+            principal.idempotency_scope,
+            key,
+            current_request_id(),  # the id the envelope's request_id and the header carry
+        )
 
     async def take(self, request: Request, body: bytes) -> Response | None:
         """Claim the key for this request (None), or the first response to replay; a reused
@@ -132,7 +143,7 @@ class KeyClaim:
         return replayed(claim.replay) if claim.replay is not None else None
 
     async def complete(self, status: int, content_type: str | None, body: bytes) -> None:
-        stored = idempotency.Stored(status, content_type, body)
+        stored = idempotency.Stored(status, content_type, body, self.request_id)
         await idempotency.complete(self.engine, scope=self.scope, key=self.key, stored=stored)
 
     async def release(self) -> None:

@@ -44,3 +44,15 @@ class ApiKeyCreated(ApiKeyOut):
 
 class RotateIn(TextInput):
     grace_seconds: Annotated[int, Field(ge=0, le=30 * 86400)] = 86400
+
+
+class MeOut(BaseModel):
+    """The calling key, as the console shows who is signed in and what it may do."""
+
+    key_id: str
+    name: str
+    prefix: str = Field(description="The first characters of the key, to recognise it by.")
+    tenant_id: str | None = Field(description="null for a platform key.")
+    tenant_name: str | None
+    scopes: list[str] = Field(description="As granted; `admin` implies every other scope.")
+    expires_at: UtcDatetime | None

@@ -17,7 +17,7 @@ from app.auth.errors import (
 )
 from app.auth.models import ApiKey, Tenant
 from app.auth.principal import Principal, Scope, display_prefix, generate_secret, hash_secret
-from app.auth.schemas import ApiKeyIn
+from app.auth.schemas import ApiKeyIn, MeOut
 from app.auth.scoping import owned_tenant, visible_to
 from app.core.db import after_commit
 from app.core.errors import ValidationFailed
@@ -110,6 +110,25 @@ async def _insert_key(
         expires_at=expires_at,
     )
     return key, secret
+
+
+async def whoami(*, session: AsyncSession, principal: Principal) -> MeOut:
+    """The calling key and its tenant."""
+    key = await repository.get_key(
+        session, principal.key_id, visible_to(principal, ApiKey.tenant_id)
+    )
+    if key is None:  # the key authenticated this request: it exists
+        raise KeyNotFound()
+    tenant = None if key.tenant_id is None else await repository.get_tenant(session, key.tenant_id)
+    return MeOut(
+        key_id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        tenant_id=key.tenant_id,
+        tenant_name=tenant.name if tenant is not None else None,
+        scopes=sorted(key.scopes),
+        expires_at=key.expires_at,
+    )
 
 
 async def list_keys(

@@ -19,11 +19,19 @@ from app.rules.model import Jurisdiction, Verdict
 DEFAULT_LAW = "DEFAULT"  # other NANP countries: our conservative default, not law
 
 
+# a number of no place (toll-free 8XX, and the like) called with no recipient_state
+EVERY_ZONE_NOTE = (
+    "Every time zone of the country applies to a number of no place (toll-free); pass "
+    "recipient_state to narrow it."
+)
+
+
 @dataclass(frozen=True, slots=True)
 class HoursDecision:
     zones: tuple[str, ...]
     jurisdictions: tuple[str, ...]
     verdict: Verdict
+    note: str | None = None  # why these zones, when it is not plain
 
 
 def _national(country: str, laws: Mapping[str, Jurisdiction]) -> Jurisdiction:
@@ -57,12 +65,18 @@ def decide_hours(
     code = snapshot.area_codes[number.npa]
     zones = set(code.time_zones)
     ids = [code.country]
+    note = None
     if code.geographic and code.region:
         ids.append(f"{code.country}-{code.region}")
     if recipient_state is not None:
         country, region = _recipient_region(recipient_state.upper(), snapshot)
-        zones.update(snapshot.region_zones[region])
+        if code.geographic:
+            zones.update(snapshot.region_zones[region])
+        else:  # a number of no place is where its recipient is (RULES.md section 2)
+            zones = set(snapshot.region_zones[region])
         ids += [country, region]
+    elif not code.geographic:
+        note = EVERY_ZONE_NOTE
     ids = list(dict.fromkeys(ids))  # keep order, drop repeats
     applicable = [
         _national(jid, laws) if "-" not in jid else laws[jid]
@@ -77,4 +91,6 @@ def decide_hours(
         policy=snapshot_policy(snapshot, tenant_id),
         is_holiday=holidays,
     )
-    return HoursDecision(zones=tuple(sorted(zones)), jurisdictions=tuple(ids), verdict=verdict)
+    return HoursDecision(
+        zones=tuple(sorted(zones)), jurisdictions=tuple(ids), verdict=verdict, note=note
+    )

@@ -7,7 +7,9 @@ from app.core.schemas import RequestDate, RequestTime, TextInput, UtcDatetime
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Clock = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["09:00"])]
-DayWindow = tuple[Clock, Clock] | None
+# a day's window, [start, end]: an array of two clock times (minItems and maxItems 2), plain JSON
+# Schema that every client generator and schemathesis read, not a tuple (prefixItems; API-2.md)
+DayWindow = Annotated[list[Clock], Field(min_length=2, max_length=2)] | None
 JurisdictionId = Annotated[str, Field(pattern=r"^[A-Z]{2}(-[A-Z]{2})?$", examples=["US-LA"])]
 
 

@@ -163,7 +163,7 @@ async def set_policy(
 ) -> PolicyOut:
     if not await auth_service.tenant_exists(session, tenant_id):
         raise TenantNotFound()
-    given: dict[str, tuple[str, str] | None] = {str(k): v for k, v in data.windows.items()}
+    given: dict[str, list[str] | None] = {str(k): v for k, v in data.windows.items()}
     windows = {day: list(pair) if (pair := given.get(day)) else None for day in DAYS}
     row = await repository.upsert_policy(
         session, tenant_id=tenant_id, windows=windows, banned_dates=sorted(set(data.banned_dates))
@@ -187,9 +187,9 @@ async def get_policy(*, session: AsyncSession, tenant_id: str) -> PolicyOut:
     return _policy_out(row)
 
 
-def _day_windows(windows: tuple[Window | None, ...]) -> dict[str, tuple[str, str] | None]:
+def _day_windows(windows: tuple[Window | None, ...]) -> dict[str, list[str] | None]:
     return {
-        day: (w.start.strftime("%H:%M"), w.end.strftime("%H:%M")) if w else None
+        day: [w.start.strftime("%H:%M"), w.end.strftime("%H:%M")] if w else None
         for day, w in zip(DAYS, windows, strict=True)
     }
 

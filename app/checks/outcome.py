@@ -90,8 +90,11 @@ def _view(hours: HoursDecision) -> View:
             "zones": zones,
             "jurisdictions": jurisdictions,
             "rule": verdict.rule,
+            "failed_zone": verdict.failed_zone,
             "next_allowed_at": rfc3339_utc(following) if following else None,
         }
+        if hours.note is not None:
+            violation["note"] = hours.note
     view = View(zones, jurisdictions, allowed, violation)
     if len(_VIEWS) > 1000:
         _VIEWS.clear()
@@ -176,7 +179,15 @@ def _message(error: str, details: dict[str, Any]) -> str:
         return f"The number is on a Do-Not-Call list ({details['list_name']})."
     when = details["next_allowed_at"]
     after = f" The call is next allowed at {when}." if when else ""
-    return f"Outside calling hours ({details['rule']}).{after}"
+    note = f" {details['note']}" if "note" in details else ""
+    zone = details.get("failed_zone")
+    local = next((z["local_time"] for z in details["zones"] if z["time_zone"] == zone), None)
+    if zone is None or local is None:
+        return f"Outside calling hours ({details['rule']}).{after}{note}"
+    # the zone that failed and its local time (HH:MM of its ISO 8601 text)
+    return (
+        f"Outside calling hours in {zone} ({local[11:16]} there; {details['rule']}).{after}{note}"
+    )
 
 
 def batch_item(to: str, decided: Decided) -> dict[str, Any]:

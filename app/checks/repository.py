@@ -1,6 +1,7 @@
 """Every statement on check records: the check writer's lookup and writes (app/checks/pipeline.py
 runs them on its slots' driver connections), and the audit trail's reads (a filtered page, one
-record, every matching record in order for CSV, every chain of a tenant for verify)."""
+record, every matching record in order for CSV, every chain of a tenant for verify, a number's
+records, the hourly counts)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Select, select, text, tuple_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    RowMapping,
+    Select,
+    cast,
+    func,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.checks import chain
+from app.checks.models import COUNTED
+from app.checks.models import check_counts as counts
 from app.checks.models import check_records as t
 from app.core.db import Database
 from app.core.pagination import PageRequest
@@ -146,13 +159,90 @@ async def stream_records(
             yield rows
 
 
-async def chain_rows(session: AsyncSession, tenant_id: str | None) -> AsyncIterator[Sequence[Row]]:
-    """Every record of the tenant (None: the platform's), chain by chain in link order."""
+async def number_records(
+    session: AsyncSession,
+    *,
+    tenant_id: str | None,
+    phone: str,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Row]:
+    """Up to `limit` records of one number and tenant (None: the platform's), newest first,
+    before `before` (decided_at, id): a range of ix_check_records_tenant_phone, read backwards."""
     owner = t.c.tenant_id.is_(None) if tenant_id is None else t.c.tenant_id == tenant_id
-    stmt = select(t).where(owner).order_by(t.c.lane, t.c.lane_seq)
+    stmt = (
+        select(
+            t.c.id,
+            t.c.decided_at,
+            t.c.at,
+            t.c.api_key_id,
+            t.c.request_id,
+            t.c.channel,
+            t.c.recipient_state,
+            t.c.batch,
+            t.c.outcome,
+            t.c.error,
+            t.c.details,
+        )
+        .where(owner, t.c.phone == phone)
+        .order_by(t.c.decided_at.desc(), t.c.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        stmt = stmt.where(tuple_(t.c.decided_at, t.c.id) < tuple_(*before))
+    return list((await session.execute(stmt)).mappings().all())
+
+
+PLATFORM = ""  # check_counts.tenant_id of the platform's own checks
+
+
+async def count_buckets(
+    session: AsyncSession,
+    *,
+    tenant_id: str | None,
+    every_tenant: bool,
+    since: datetime,
+    until: datetime,
+    bucket: str,
+) -> list[Row]:
+    """The decisions of each outcome (COUNTED) per `bucket` ('hour' or 'day', UTC) from `since`
+    to `until` (both on the hour), summed from check_counts alone: never the records."""
+    start = func.date_trunc(bucket, counts.c.hour, "UTC").label("start")
+    stmt = (
+        select(start, *(cast(func.sum(counts.c[name]), BigInteger).label(name) for name in COUNTED))
+        .where(counts.c.hour >= since, counts.c.hour < until)
+        .group_by(start)
+        .order_by(start)
+    )
+    if not every_tenant:
+        stmt = stmt.where(counts.c.tenant_id == (tenant_id or PLATFORM))
+    return list((await session.execute(stmt)).mappings().all())
+
+
+async def chain_rows(
+    session: AsyncSession, tenant_id: str | None, *, every_tenant: bool = False
+) -> AsyncIterator[Sequence[Row]]:
+    """Every record of the tenant (None: the platform's), or of every tenant, chain by chain
+    (a tenant's records in one lane) in link order."""
+    stmt = select(t).order_by(t.c.tenant_id, t.c.lane, t.c.lane_seq)
+    if not every_tenant:
+        owner = t.c.tenant_id.is_(None) if tenant_id is None else t.c.tenant_id == tenant_id
+        stmt = stmt.where(owner)
     result = await session.stream(stmt, execution_options={"yield_per": STREAM_ROWS})
     async for rows in result.mappings().partitions(STREAM_ROWS):
         yield rows
+
+
+async def compact_counts(engine: AsyncEngine) -> int:
+    """Merge the lanes of every hour before the last one into one row per tenant and hour (no
+    batch writes them any more); how many rows were merged."""
+    async with engine.begin() as conn:
+        merged = await conn.scalar(
+            text(
+                "SELECT compact_check_counts(date_trunc('hour', now(), 'UTC') - interval '1 hour')"
+            )
+        )
+    return int(merged or 0)
 
 
 async def ensure_partitions(engine: AsyncEngine, months_ahead: int) -> int:

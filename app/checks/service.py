@@ -55,7 +55,8 @@ def _state(value: str | None, field: str, snapshot: Snapshot) -> str | None:
     raise ValidationFailed.field(
         field,
         "unknown state or province",
-        f"recipient_state {escaped(value[:16])!r} is not a US state or territory or a "
+        # quoted by hand: repr() would escape escaped()'s backslashes a second time
+        f"recipient_state '{escaped(value[:16])}' is not a US state or territory or a "
         "Canadian province.",
     )
 
@@ -232,27 +233,33 @@ def _candidate(to: str) -> int | None:
     return None
 
 
-async def verify_chains(session: AsyncSession, tenant_id: str | None) -> dict[str, Any]:
-    """Walk every chain of the tenant's records in order, recomputing each hash: whether all
-    hold, how many records, the newest record's hash, and the first record that does not."""
+async def verify_chains(
+    session: AsyncSession, tenant_id: str | None, *, every_tenant: bool = False
+) -> dict[str, Any]:
+    """Walk every chain of the tenant's records (or of every tenant's) in order, recomputing
+    each hash: whether all hold, how many records (and tenants), the newest record's hash, and
+    the first record that does not hold, with its tenant."""
     records = 0
     first_bad: str | None = None
-    lane: str | None = None
+    first_bad_tenant: str | None = None
+    tenants: set[str | None] = set()
+    chain_of: tuple[str | None, str] | None = None
     expected_seq = 1
     prev = chain.GENESIS
     head: tuple[datetime, str, bytes] | None = None
-    async for rows in repository.chain_rows(session, tenant_id):
+    async for rows in repository.chain_rows(session, tenant_id, every_tenant=every_tenant):
         for row in rows:
             records += 1
-            if row["lane"] != lane:
-                lane, expected_seq, prev = row["lane"], 1, chain.GENESIS
+            tenants.add(row["tenant_id"])
+            if (row["tenant_id"], row["lane"]) != chain_of:
+                chain_of, expected_seq, prev = (row["tenant_id"], row["lane"]), 1, chain.GENESIS
             intact = (
                 row["lane_seq"] == expected_seq
                 and bytes(row["prev_hash"]) == prev
                 and chain.link(prev, chain.content(row)) == bytes(row["hash"])
             )
             if not intact and first_bad is None:
-                first_bad = row["id"]
+                first_bad, first_bad_tenant = row["id"], row["tenant_id"]
             expected_seq = row["lane_seq"] + 1
             prev = bytes(row["hash"])
             if head is None or (row["decided_at"], row["id"]) > head[:2]:
@@ -262,4 +269,6 @@ async def verify_chains(session: AsyncSession, tenant_id: str | None) -> dict[st
         "records": records,
         "head": head[2].hex() if head else None,
         "first_bad": first_bad,
+        "first_bad_tenant_id": first_bad_tenant,
+        "tenants": len(tenants),
     }

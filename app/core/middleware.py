@@ -1,8 +1,9 @@
 """The outermost layer of every HTTP request.
 
-Assigns the request id, enforces the body limit, turns any escaped exception into the
-envelope (503 when the database could not be consulted, 500 otherwise), and writes one
-access-log line and the request metrics.
+Assigns the request id and adds X-Request-Id to every response that has none (only an
+Idempotency-Key replay brings its own, the first response's), enforces the body limit, turns any
+escaped exception into the envelope (503 when the database could not be consulted, 500
+otherwise), and writes one access-log line (with this request's own id) and the request metrics.
 """
 
 from __future__ import annotations
@@ -101,7 +102,13 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 status["sent"] = True
-                message["headers"] = [*message.get("headers", []), rid_header, NOSNIFF]
+                headers = message.get("headers", [])
+                # an Idempotency-Key replay carries the first response's id: kept, not doubled
+                # (a few headers scanned; the access log keeps this request's own id)
+                if any(name == b"x-request-id" for name, _ in headers):
+                    message["headers"] = [*headers, NOSNIFF]
+                else:
+                    message["headers"] = [*headers, rid_header, NOSNIFF]
             await send(message)
 
         limit = self.max_upload if self.upload_routes(scope) else self.max_body

@@ -1,6 +1,7 @@
 """Shared schema pieces: UTC timestamps with Z, strict input models, pages."""
 
 import functools
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -8,8 +9,10 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     PlainSerializer,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -37,7 +40,15 @@ def rfc3339_utc(value: datetime) -> str:
     return utc_isoformat(value)[:-6] + "Z"  # a UTC isoformat always ends in +00:00
 
 
-UtcDatetime = Annotated[datetime, PlainSerializer(rfc3339_utc, return_type=str)]
+# The OpenAPI type of every timestamp: a serializer that returns str would otherwise document a
+# plain string, and generated clients would hand their users a str instead of a datetime
+DATE_TIME_SCHEMA: dict[str, Any] = {"type": "string", "format": "date-time"}
+UtcDatetime = Annotated[
+    datetime, PlainSerializer(rfc3339_utc, return_type=str), WithJsonSchema(DATE_TIME_SCHEMA)
+]
+# A timestamp a route has already written out as RFC 3339 text (a check's answer is built as
+# JSON-ready data): documented as the date-time it is
+DateTimeText = Annotated[str, WithJsonSchema(DATE_TIME_SCHEMA)]
 
 # The years a time in a request may name, as for a check's `at`: beyond them a time is a
 # mistake, and near the ends of Python's range (years 1 and 9999) an offset pushes it out of
@@ -51,7 +62,23 @@ def _plausible_year(value: datetime | date) -> datetime | date:
     return value
 
 
-RequestTime = Annotated[AwareDatetime, AfterValidator(_plausible_year)]
+_NUMBER = re.compile(r"\s*[-+]?[0-9]+(\.[0-9]*)?\s*")
+
+
+def not_a_number(value: object) -> object:
+    """An instant is written out (RFC 3339 with its offset), never a Unix epoch number: seconds
+    and milliseconds look alike, and a call's hours are decided from it."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError(
+            "must be an RFC 3339 date-time with its offset, e.g. 2026-12-08T22:30:00Z "
+            "(epoch numbers are not accepted)"
+        )
+    return value
+
+
+RequestTime = Annotated[
+    AwareDatetime, BeforeValidator(not_a_number), AfterValidator(_plausible_year)
+]
 RequestDate = Annotated[date, AfterValidator(_plausible_year)]
 
 

@@ -134,6 +134,31 @@ async def lists_holding(
     return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
 
 
+async def entries_of_number(
+    session: AsyncSession, *, number: int, tenant_id: str | None
+) -> Sequence[tuple[DncList, DncEntry]]:
+    """The number's entries, expired ones included, on every live list that is global or the
+    tenant's (None: global only), tenant lists first: one index probe."""
+    owner: ColumnElement[bool] = DncList.tenant_id.is_(None)
+    if tenant_id is not None:
+        owner = or_(owner, DncList.tenant_id == tenant_id)
+    stmt = (
+        select(DncList, DncEntry)
+        .join(DncList, DncList.seq == DncEntry.list_seq)
+        .where(DncEntry.number == number, live(), owner)
+        .order_by(DncList.scope.desc(), DncEntry.listed_at, DncList.id)
+    )
+    return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+
+
+async def list_names(session: AsyncSession, list_ids: Sequence[str]) -> dict[str, str]:
+    """The names of these lists, deleted ones included."""
+    if not list_ids:
+        return {}
+    stmt = select(DncList.id, DncList.name).where(DncList.id.in_(list_ids))
+    return {row[0]: row[1] for row in (await session.execute(stmt)).all()}
+
+
 # an upload's merge, on the upload's own connection inside its transaction (app/dnc/uploads.py)
 
 

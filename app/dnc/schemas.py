@@ -45,3 +45,15 @@ class NumberLookup(BaseModel):
     phone: str
     listed: bool
     lists: list[ListMatch]
+
+
+class NumberEntry(BaseModel):
+    """A number's entry on one list, with the list it is on."""
+
+    list_id: str
+    list_name: str
+    kind: str
+    scope: str
+    listed_at: UtcDatetime
+    reason: str | None
+    expires_at: UtcDatetime | None

@@ -15,7 +15,15 @@ from app.core.pagination import PageRequest, cut_page, decode_number_cursor, opa
 from app.dnc import repository
 from app.dnc.errors import ListNameTaken, ListNotFound, NumberNotListed
 from app.dnc.models import DncEntry, DncList
-from app.dnc.schemas import EntryIn, EntryOut, ListIn, ListMatch, ListOut, NumberLookup
+from app.dnc.schemas import (
+    EntryIn,
+    EntryOut,
+    ListIn,
+    ListMatch,
+    ListOut,
+    NumberEntry,
+    NumberLookup,
+)
 from app.events.repository import record_event
 from app.numbers.parsing import PhoneNumber
 
@@ -186,6 +194,36 @@ async def lookup(
         for lst, entry in rows
     ]
     return NumberLookup(phone=number.e164, listed=bool(matches), lists=matches)
+
+
+# API-2.md section 12 gives lists a kind; until kinds are stored, every list is what the spec
+# makes the lists that exist before them: `internal`
+LIST_KIND = "internal"
+
+
+async def number_entries(
+    *, session: AsyncSession, number: PhoneNumber, tenant_id: str | None
+) -> list[NumberEntry]:
+    """The number's entries (expired ones included) on the live lists that decide the tenant's
+    checks: global lists and its own (None: global lists only)."""
+    rows = await repository.entries_of_number(session, number=number.as_int, tenant_id=tenant_id)
+    return [
+        NumberEntry(
+            list_id=lst.id,
+            list_name=lst.name,
+            kind=LIST_KIND,
+            scope=lst.scope,
+            listed_at=entry.listed_at,
+            reason=entry.reason,
+            expires_at=entry.expires_at,
+        )
+        for lst, entry in rows
+    ]
+
+
+async def list_names(*, session: AsyncSession, list_ids: list[str]) -> dict[str, str]:
+    """The names of these lists (deleted ones too: history names them)."""
+    return await repository.list_names(session, sorted(set(list_ids)))
 
 
 async def global_list_for_import(session: AsyncSession, name: str) -> str:

@@ -12,7 +12,11 @@ class ChangeEvent(Base):
     """Every change to what decides a check, recorded in the transaction that makes it."""
 
     __tablename__ = "change_events"
-    __table_args__ = (Index("ix_change_events_tenant_id_at", "tenant_id", "at"),)
+    __table_args__ = (
+        Index("ix_change_events_tenant_id_at", "tenant_id", "at"),
+        # what happened to one thing (a number's DNC changes), newest first
+        Index("ix_change_events_target_at", "target", "at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

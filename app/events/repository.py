@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, or_, select, text, true, tuple_
+from sqlalchemy import ColumnElement, and_, func, or_, select, text, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.ids import new_id
@@ -126,3 +126,55 @@ async def page_events(
     if page.after is not None:
         stmt = stmt.where(tuple_(ChangeEvent.at, ChangeEvent.id) < tuple_(*page.after))
     return list((await session.scalars(stmt.limit(page.limit + 1))).all())
+
+
+def _visible_to_tenant(tenant_id: str | None) -> ColumnElement[bool]:
+    """A tenant's own events and the platform's (tenant NULL); the platform's alone for None."""
+    platform = ChangeEvent.tenant_id.is_(None)
+    return platform if tenant_id is None else or_(platform, ChangeEvent.tenant_id == tenant_id)
+
+
+async def target_events(
+    session: AsyncSession,
+    *,
+    target: str,
+    types: Sequence[str],
+    tenant_id: str | None,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> list[ChangeEvent]:
+    """Up to `limit` events of these types about one target (a number), the tenant's and the
+    platform's, newest first, before `before` (at, id; ids compared byte by byte): a range of
+    ix_change_events_target_at."""
+    key = ChangeEvent.id.collate("C")
+    stmt = (
+        select(ChangeEvent)
+        .where(
+            ChangeEvent.target == target,
+            ChangeEvent.type.in_(types),
+            _visible_to_tenant(tenant_id),
+        )
+        .order_by(ChangeEvent.at.desc(), key.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        at, id_ = before
+        stmt = stmt.where(ChangeEvent.at <= at, or_(ChangeEvent.at < at, key < id_))
+    return list((await session.scalars(stmt)).all())
+
+
+async def newest_by_list(
+    session: AsyncSession, *, target: str, type_: str, tenant_id: str | None
+) -> dict[str, datetime]:
+    """For each DNC list (`details.list_id`), the newest event of this type about the target."""
+    list_id = ChangeEvent.details["list_id"].astext
+    stmt = (
+        select(list_id, func.max(ChangeEvent.at))
+        .where(
+            ChangeEvent.target == target,
+            ChangeEvent.type == type_,
+            _visible_to_tenant(tenant_id),
+        )
+        .group_by(list_id)
+    )
+    return {str(row[0]): row[1] for row in (await session.execute(stmt)).all()}

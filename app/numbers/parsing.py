@@ -67,9 +67,9 @@ def national_problem(national: str, in_service: Collection[str]) -> str | None:
 
 def _invalid(reason: str, value: str) -> InvalidPhone:
     shown = value if len(value) <= 64 else value[:61] + "..."
-    # echoed in the envelope, where a NUL or a lone surrogate cannot go: details.value escaped,
-    # and repr() escapes the message's copy
-    return InvalidPhone(reason, escaped(value[:64]), f"{shown!r} {REASON_TEXT[reason]}.")
+    # echoed in the envelope, where a NUL or a lone surrogate cannot go: both copies escaped
+    # once, the same way (`\u0000`), and quoted by hand (repr() would escape them again)
+    return InvalidPhone(reason, escaped(value[:64]), f"'{escaped(shown)}' {REASON_TEXT[reason]}.")
 
 
 def parse_strict(value: str, in_service: Collection[str]) -> PhoneNumber:
@@ -91,6 +91,19 @@ def parse_strict(value: str, in_service: Collection[str]) -> PhoneNumber:
     if problem is not None:
         raise _invalid(problem, value)
     return PhoneNumber(national)
+
+
+def e164_shape(value: str) -> str:
+    """`value` if it is written as the API writes numbers (`+1` and ten digits), whether or not
+    the number could be called; else InvalidPhone (a filter over records, say, which hold
+    numbers that were invalid when checked)."""
+    if not _PLUS_DIGITS.fullmatch(value):
+        raise _invalid("not_e164", value)
+    if not value.startswith("+1"):
+        raise _invalid("not_nanp", value)
+    if len(value) != 12:
+        raise _invalid("wrong_length", value)
+    return value
 
 
 def parse_lenient(raw: str, in_service: Collection[str]) -> PhoneNumber:

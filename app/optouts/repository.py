@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import channels
@@ -97,6 +97,31 @@ async def history(session: AsyncSession, *, tenant_id: str, number: int) -> Sequ
         .where(OptOutEvent.tenant_id == tenant_id, OptOutEvent.number == number)
         .order_by(OptOutEvent.occurred_at.desc(), OptOutEvent.seq.desc())
     )
+    return (await session.scalars(stmt)).all()
+
+
+async def history_page(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    number: int,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> Sequence[OptOutEvent]:
+    """Up to `limit` events of one number, newest first by when they occurred, before `before`
+    (occurred_at, id; ids compared byte by byte): a range of ix_optout_events_history."""
+    key = OptOutEvent.id.collate("C")
+    stmt = (
+        select(OptOutEvent)
+        .where(OptOutEvent.tenant_id == tenant_id, OptOutEvent.number == number)
+        .order_by(OptOutEvent.occurred_at.desc(), key.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        at, id_ = before
+        stmt = stmt.where(
+            OptOutEvent.occurred_at <= at, or_(OptOutEvent.occurred_at < at, key < id_)
+        )
     return (await session.scalars(stmt)).all()
 
 

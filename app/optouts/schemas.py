@@ -29,6 +29,14 @@ class OptOutEventOut(BaseModel):
     kind: Literal["opt_out", "opt_in"]
 
 
+class RecordedOptOutEvent(OptOutEventOut):
+    """An event as a number's history shows it: also who recorded it, when, from which upload."""
+
+    recorded_at: UtcDatetime
+    actor_key_id: str | None
+    upload_id: str | None
+
+
 class ChannelState(BaseModel):
     voice: bool
     sms: bool

@@ -22,6 +22,7 @@ from app.optouts.schemas import (
     OptOutEventOut,
     OptOutIn,
     OptOutStateOut,
+    RecordedOptOutEvent,
 )
 
 # a client clock a little ahead is tolerated; an event further in the future would outrank
@@ -135,6 +136,37 @@ async def state_of(*, session: AsyncSession, tenant_id: str, number: PhoneNumber
         opted_out=_channels(row),
         history=[_event_out(number.as_int, e) for e in events],
     )
+
+
+async def opted_out_now(
+    *, session: AsyncSession, tenant_id: str, number: PhoneNumber
+) -> ChannelState:
+    """Whether the number is opted out now, per channel."""
+    return _channels(await repository.state(session, tenant_id=tenant_id, number=number.as_int))
+
+
+async def history_page(
+    *,
+    session: AsyncSession,
+    tenant_id: str,
+    number: PhoneNumber,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> list[RecordedOptOutEvent]:
+    """Up to `limit` of the number's events, newest first by when they occurred, before
+    `before` (occurred_at, id)."""
+    rows = await repository.history_page(
+        session, tenant_id=tenant_id, number=number.as_int, before=before, limit=limit
+    )
+    return [
+        RecordedOptOutEvent(
+            **_event_out(number.as_int, row).model_dump(),
+            recorded_at=row.recorded_at,
+            actor_key_id=row.actor_key_id,
+            upload_id=row.upload_id,
+        )
+        for row in rows
+    ]
 
 
 async def list_opted_out(

@@ -74,9 +74,11 @@ def evaluate(
         next_allowed_at: datetime | None = start
     else:
         next_allowed_at = spans[0][0] if spans and spans[0][0] <= start + HORIZON else None
+    rule, failed_zone = (None, None) if allowed else _first_failure(zones, start, rules, bans)
     return Verdict(
         allowed=allowed,
-        rule=None if allowed else _first_failure(zones, start, rules, bans),
+        rule=rule,
+        failed_zone=failed_zone,
         next_allowed_at=next_allowed_at,
         allowed_until=spans[0][1] if allowed else None,
         local_times=tuple((zone, start.astimezone(pytz.timezone(zone))) for zone in zones),
@@ -150,17 +152,19 @@ def _common_window(rules: list[_Rule], day: date) -> tuple[time, time] | None:
 
 def _first_failure(
     zones: Sequence[str], at: datetime, rules: list[_Rule], bans: Sequence[Ban]
-) -> str | None:
+) -> tuple[str | None, str | None]:
+    """The first rule that refuses `at`, and the zone whose local time it refuses (None for
+    a ban)."""
     for rule in rules:
         for zone in zones:
             day = at.astimezone(pytz.timezone(zone)).date()
             if not any(_rule_allows(zone, rule, d, at) for d in (day - timedelta(days=1), day)):
-                return rule.failure(day)
+                return rule.failure(day), zone
     for ban in bans:
         ban_start, ban_end = _ban_span(ban)
         if ban_start <= at < ban_end:
-            return ban.rule
-    return None
+            return ban.rule, None
+    return None, None
 
 
 def _rule_allows(zone: str, rule: _Rule, day: date, at: datetime) -> bool:

@@ -112,3 +112,5 @@ class Verdict:
     next_allowed_at: datetime | None
     allowed_until: datetime | None
     local_times: tuple[tuple[str, datetime], ...]
+    # the zone whose local time failed `rule` (None: a ban, or allowed)
+    failed_zone: str | None = None

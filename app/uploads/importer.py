@@ -69,7 +69,7 @@ async def heartbeat(
             await asyncio.sleep(HEARTBEAT_S)
             with contextlib.suppress(Exception):  # a missed beat only delays progress
                 await repository.beat_running(
-                    engine, upload_id, reader.rows_read, reader.rows_rejected
+                    engine, upload_id, reader.rows_read, reader.rows_rejected, reader.phase
                 )
 
     task = asyncio.create_task(tick())
@@ -159,13 +159,19 @@ async def _run(
 
                 mode = upload["mode"]
                 accepted = await repository.stage_numbers(raw, chunks(), mode=mode)
+                if accepted == 0:
+                    raise UploadFailed(
+                        "upload_rejected", "No valid phone number in the file; nothing changed."
+                    )
                 if mode == "replace" and not upload["force"]:
                     _replace_safety(reader, accepted)
+                reader.phase = "merging"
                 added, removed = await target.merge(raw, mode)
                 counts = {
                     "rows_read": reader.rows_read,
                     "rows_accepted": accepted,
                     "rows_rejected": reader.rows_rejected,
+                    "rows_duplicate": reader.rows_read - reader.rows_rejected - accepted,
                     "rows_added": added,
                     "rows_removed": removed,
                 }
@@ -193,10 +199,6 @@ async def _run(
 
 
 def _replace_safety(reader: ChunkReader, accepted: int) -> None:
-    if accepted == 0:
-        raise UploadFailed(
-            "upload_rejected", "A replace needs at least one valid row; the list is unchanged."
-        )
     if reader.rows_rejected > REPLACE_MAX_REJECTED * reader.rows_read:
         raise UploadFailed(
             "upload_rejected",

@@ -44,9 +44,13 @@ class Upload(Base):
     column_name: Mapped[str | None] = mapped_column(Text)
     gzip: Mapped[bool] = mapped_column(server_default=text("false"))
     status: Mapped[str] = mapped_column(String(10))
+    # while running: `reading` the file, then `merging` it into its target
+    phase: Mapped[str | None] = mapped_column(String(10))
     rows_read: Mapped[int] = mapped_column(BigInteger, server_default="0")
     rows_accepted: Mapped[int] = mapped_column(BigInteger, server_default="0")
     rows_rejected: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # valid rows whose number came earlier in the file: rows_read = accepted + rejected + these
+    rows_duplicate: Mapped[int] = mapped_column(BigInteger, server_default="0")
     rows_added: Mapped[int] = mapped_column(BigInteger, server_default="0")
     rows_removed: Mapped[int] = mapped_column(BigInteger, server_default="0")
     errors: Mapped[list[dict[str, object]]] = mapped_column(JSONB, server_default=text("'[]'"))

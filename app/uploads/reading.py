@@ -88,6 +88,7 @@ class ChunkReader:
         self._rows: Any = None
         self.rows_read = 0
         self.rows_rejected = 0
+        self.phase = "reading"  # then "merging" (the importer says), shown by the heartbeat
         self.errors: list[dict[str, object]] = []
 
     def _bounded_lines(self) -> Iterator[tuple[int, str]]:

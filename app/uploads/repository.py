@@ -58,7 +58,8 @@ async def statuses(session: AsyncSession, upload_ids: Sequence[str]) -> dict[str
 async def mark_running(engine: AsyncEngine, upload_id: str) -> None:
     await _run(
         engine,
-        "UPDATE uploads SET status = 'running', heartbeat_at = clock_timestamp() WHERE id = :id",
+        "UPDATE uploads SET status = 'running', phase = 'reading', "
+        "heartbeat_at = clock_timestamp() WHERE id = :id",
         id=upload_id,
     )
 
@@ -66,7 +67,7 @@ async def mark_running(engine: AsyncEngine, upload_id: str) -> None:
 async def mark_failed(engine: AsyncEngine, upload_id: str, failure: Mapping[str, object]) -> None:
     await _run(
         engine,
-        "UPDATE uploads SET status = 'failed', finished_at = clock_timestamp(), "
+        "UPDATE uploads SET status = 'failed', phase = NULL, finished_at = clock_timestamp(), "
         "failure = CAST(:failure AS jsonb) WHERE id = :id",
         id=upload_id,
         failure=json.dumps(failure),
@@ -87,15 +88,18 @@ async def record_rows(
     )
 
 
-async def beat_running(engine: AsyncEngine, upload_id: str, read: int, rejected: int) -> None:
-    """The running upload's heartbeat, with its progress."""
+async def beat_running(
+    engine: AsyncEngine, upload_id: str, read: int, rejected: int, phase: str
+) -> None:
+    """The running upload's heartbeat, with its progress and phase."""
     await _run(
         engine,
         "UPDATE uploads SET heartbeat_at = clock_timestamp(), rows_read = :read, "
-        "rows_rejected = :rejected WHERE id = :id AND status = 'running'",
+        "rows_rejected = :rejected, phase = :phase WHERE id = :id AND status = 'running'",
         id=upload_id,
         read=read,
         rejected=rejected,
+        phase=phase,
     )
 
 
@@ -113,7 +117,8 @@ async def fail_stale(engine: AsyncEngine, stale_s: float, failure: Mapping[str, 
     """Fail the uploads whose heartbeat is older than `stale_s` (their process died)."""
     return await _run(
         engine,
-        "UPDATE uploads SET status = 'failed', finished_at = clock_timestamp(), failure = "
+        "UPDATE uploads SET status = 'failed', phase = NULL, finished_at = clock_timestamp(), "
+        "failure = "
         "CAST(:failure AS jsonb) WHERE status IN ('queued', 'running') "
         "AND heartbeat_at < clock_timestamp() - make_interval(secs => :stale)",
         stale=stale_s,
@@ -163,9 +168,10 @@ async def mark_succeeded(
     errors: list[dict[str, object]],
 ) -> None:
     await raw.execute(
-        "UPDATE uploads SET status = 'succeeded', finished_at = $2, heartbeat_at = $2, "
-        "rows_read = $3, rows_accepted = $4, rows_rejected = $5, rows_added = $6, "
-        "rows_removed = $7, errors = $8::jsonb WHERE id = $1",
+        "UPDATE uploads SET status = 'succeeded', phase = NULL, finished_at = $2, "
+        "heartbeat_at = $2, rows_read = $3, rows_accepted = $4, rows_rejected = $5, "
+        "rows_added = $6, rows_removed = $7, rows_duplicate = $8, errors = $9::jsonb "
+        "WHERE id = $1",
         upload_id,
         finished_at,
         counts["rows_read"],
@@ -173,5 +179,6 @@ async def mark_succeeded(
         counts["rows_rejected"],
         counts["rows_added"],
         counts["rows_removed"],
+        counts["rows_duplicate"],
         json.dumps(errors),
     )

@@ -1,4 +1,4 @@
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.core.schemas import UtcDatetime
 
@@ -7,9 +7,18 @@ class UploadBase(BaseModel):
     id: str
     mode: str
     status: str
+    phase: str | None = Field(
+        default=None,
+        description="While running: `reading` the file, then `merging` it (a long merge is "
+        "not stuck); null otherwise.",
+    )
     rows_read: int
     rows_accepted: int
     rows_rejected: int
+    rows_duplicate: int = Field(
+        description="Valid rows whose number came earlier in the file: "
+        "rows_read = rows_accepted + rows_rejected + rows_duplicate."
+    )
     rows_added: int
     rows_removed: int
     errors: list[dict[str, object]]

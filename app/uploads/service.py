@@ -26,23 +26,35 @@ from app.uploads.schemas import UploadBase
 from app.uploads.spools import open_spool, private_dir
 
 TEXT_TYPES = ("text/csv", "text/plain", "application/octet-stream")
-# the route's request body as documented: the body is streamed, not parsed by FastAPI
+# the route's request body as documented: the body is streamed, not parsed by FastAPI. The
+# multipart form first (Swagger UI offers the first, here a file picker); then the raw body as
+# application/octet-stream, the one raw form client generators understand (openapi-python-client
+# warns "Unsupported content type" at text/csv and text/plain and leaves them out). The text
+# types are the same bytes read the same way, so they are named in the description instead.
 UPLOAD_OPENAPI: dict[str, object] = {
     STREAMING_BODY: True,
     "requestBody": {
         "required": True,
+        "description": (
+            "The file: the `file` field of a `multipart/form-data` form, or the raw body sent as "
+            "`application/octet-stream`, `text/csv` or `text/plain` (all read the same way; "
+            "`Content-Encoding: gzip`, or a gzipped file, is inflated)."
+        ),
         "content": {
-            **{
-                media: {"schema": {"type": "string", "format": "binary"}}
-                for media in ("text/csv", "text/plain")
-            },
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The file: one number a line, or CSV.",
+                        }
+                    },
                 }
             },
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
         },
     },
 }

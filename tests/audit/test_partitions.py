@@ -73,7 +73,7 @@ async def test_a_partition_made_ahead_is_attached_whole_and_refuses_truncate(
     indexes = await connection.scalar(
         text("SELECT count(*) FROM pg_indexes WHERE tablename = :n"), {"n": last}
     )
-    assert indexes == 3  # primary key (id first), tenant and time, chain
+    assert indexes == 4  # primary key (id first), tenant and time, chain, tenant and phone
     triggers = set(
         (
             await connection.execute(

@@ -1,6 +1,8 @@
-"""Idempotency-Key on POST: replay, reuse with another body, in progress, tenant scope, 24 h."""
+"""Idempotency-Key on POST: replay (the first response exactly, X-Request-Id included), reuse
+with another body, in progress, API-key scope, 24 h."""
 
 import asyncio
+import logging
 import secrets
 
 import httpx
@@ -13,6 +15,7 @@ from app.auth.dependencies import authenticate
 from app.auth.routing import make_v1_router
 from tests.envelope import assert_envelope
 from tests.helpers import tenant_with_key
+from tests.workers import Workers, client_of
 
 
 def idem() -> dict[str, str]:
@@ -31,6 +34,102 @@ async def test_same_key_and_body_replays_the_first_response(
     assert "idempotent-replayed" not in first.headers
     names = [t["name"] for t in (await client.get("/v1/tenants", headers=admin)).json()["data"]]
     assert names.count("replayed") == 1
+
+
+def request_ids(response: httpx.Response) -> list[str]:
+    return response.headers.get_list("x-request-id")
+
+
+async def test_a_replay_answers_with_the_first_request_id(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """API-2.md: a replay is the first response exactly, its X-Request-Id too (once), whatever
+    id the replaying request brings or is given."""
+    headers = {**admin, **idem()}
+    body = {"name": "replayed id"}
+    first = await client.post("/v1/tenants", json=body, headers=headers)
+    sent = await client.post("/v1/tenants", json=body, headers={**headers, "X-Request-Id": "r2"})
+    generated = await client.post("/v1/tenants", json=body, headers=headers)
+    assert first.status_code == 201
+    assert request_ids(first)[0].startswith("req_")
+    for again in (sent, generated):
+        assert again.status_code == 201
+        assert again.content == first.content
+        assert again.headers["idempotent-replayed"] == "true"
+        assert request_ids(again) == request_ids(first)
+
+
+async def test_a_replayed_envelope_has_its_request_id_in_the_header(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await client.post("/v1/tenants", json={"name": "taken twice"}, headers=admin)
+    headers = {**admin, **idem(), "X-Request-Id": "first-try"}
+    first = await client.post("/v1/tenants", json={"name": "taken twice"}, headers=headers)
+    again = await client.post(
+        "/v1/tenants", json={"name": "taken twice"}, headers={**headers, "X-Request-Id": "retry"}
+    )
+    assert assert_envelope(first, 409, "conflict")["request_id"] == "first-try"
+    replayed = assert_envelope(again, 409, "conflict")  # request_id == X-Request-Id
+    assert replayed["request_id"] == "first-try"
+    assert request_ids(again) == ["first-try"]
+    assert again.headers["idempotent-replayed"] == "true"
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+async def test_the_access_log_keeps_the_replaying_request_id(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    headers = {**admin, **idem()}
+    body = {"name": "logged"}
+    await client.post("/v1/tenants", json=body, headers={**headers, "X-Request-Id": "a"})
+    records = Records()
+    logger = logging.getLogger("callguard.access")
+    logger.addHandler(records)
+    try:
+        again = await client.post(
+            "/v1/tenants", json=body, headers={**headers, "X-Request-Id": "b"}
+        )
+    finally:
+        logger.removeHandler(records)
+    assert request_ids(again) == ["a"]
+    assert [getattr(r, "request_id", None) for r in records.records] == ["b"]
+
+
+async def test_a_replayed_validation_error_keeps_the_first_request_id(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    headers = {**admin, **idem()}
+    first = await client.post("/v1/tenants", json={"name": ""}, headers=headers)
+    again = await client.post("/v1/tenants", json={"name": ""}, headers=headers)
+    body = assert_envelope(first, 400, "validation_failed")
+    assert assert_envelope(again, 400, "validation_failed") == body
+    assert request_ids(again) == request_ids(first) == [body["request_id"]]
+
+
+async def test_a_replayed_upload_has_the_first_request_id(workers: Workers) -> None:
+    """Uploads claim the key themselves, once the file is on disk: the same replay."""
+    app, _, admin, _ = workers
+    async with client_of(app) as client:
+        _, headers = await tenant_with_key(client, admin)
+        made = await client.post("/v1/dnc/lists", json={"name": "replayed"}, headers=headers)
+        url = f"/v1/dnc/lists/{made.json()['id']}/uploads"
+        keyed = {**headers, **idem(), "content-type": "text/csv"}
+        first = await client.post(url, content=b"4155552671\n", headers=keyed)
+        again = await client.post(url, content=b"4155552671\n", headers=keyed)
+        await app.state.uploads.wait()
+    assert first.status_code == again.status_code == 202
+    assert again.content == first.content
+    assert again.headers["idempotent-replayed"] == "true"
+    assert len(request_ids(first)) == 1
+    assert request_ids(again) == request_ids(first)
 
 
 async def test_same_key_with_another_body_is_reused(

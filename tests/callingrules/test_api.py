@@ -1,5 +1,7 @@
 """Declared bans, tenant policies and the rules view over HTTP."""
 
+from typing import Any
+
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -119,6 +121,12 @@ async def test_bad_policies_are_refused(client: httpx.AsyncClient, admin: dict[s
         partial,
         {**WEEK, "mon": ["25:00", "26:00"]},
         {**WEEK, "mon": ["17:00", "09:00"]},
+        {**WEEK, "mon": ["09:00", "09:00"]},
+        {**WEEK, "mon": ["09:00"]},
+        {**WEEK, "mon": ["09:00", "12:00", "17:00"]},
+        {**WEEK, "mon": []},
+        {**WEEK, "mon": "09:00-17:00"},
+        {**WEEK, "mon": ["9:00", "17:00"]},
         {**WEEK, "funday": None},
     ):
         assert_envelope(
@@ -193,3 +201,39 @@ async def test_a_ban_that_has_ended_is_refused_and_lifting_twice_is_one_event(
         )
     ).scalar()
     assert lifted == 1
+
+
+def _day_window_schemas(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each schema's `windows` value schema (a day's window or null), by schema name."""
+    found = {}
+    for name, schema in document["components"]["schemas"].items():
+        windows = schema.get("properties", {}).get("windows")
+        if windows is not None:
+            found[name] = windows["additionalProperties"]
+    return found
+
+
+def _has_key(node: object, key: str) -> bool:
+    if isinstance(node, dict):
+        return key in node or any(_has_key(value, key) for value in node.values())
+    if isinstance(node, list):
+        return any(_has_key(value, key) for value in node)
+    return False
+
+
+async def test_a_days_window_is_a_plain_array_of_two_clock_times(
+    client: httpx.AsyncClient,
+) -> None:
+    """API-2.md: a pair is an array with minItems and maxItems 2, which every code generator
+    (and schemathesis) reads, never a tuple schema (`prefixItems`)."""
+    document = (await client.get("/openapi.json")).json()
+    assert not _has_key(document, "prefixItems")
+    windows = _day_window_schemas(document)
+    assert {"PolicyIn", "PolicyOut", "JurisdictionOut"} <= set(windows), sorted(windows)
+    for name, window in windows.items():
+        array, null = window["anyOf"]
+        assert null == {"type": "null"}, name
+        assert array["type"] == "array", name
+        assert array["minItems"] == array["maxItems"] == 2, name
+        assert array["items"]["type"] == "string", name
+        assert array["items"]["pattern"] == "^([01][0-9]|2[0-3]):[0-5][0-9]$", name

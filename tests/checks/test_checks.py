@@ -342,3 +342,38 @@ async def test_scope_and_tenant(client: httpx.AsyncClient, admin: dict[str, str]
     assert_envelope(on_behalf, 422, "dnc_blocked")
     alone = await client.post("/v1/checks", json={"to": PHONE, "at": MONDAY_1030_PT}, headers=admin)
     assert alone.status_code == 200, alone.text
+
+
+async def test_a_message_echoing_input_shows_an_escape_once(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    _, headers = await tenant_with_key(client, admin)
+    phone = await client.post("/v1/checks", json={"to": "+1415\u0000555"}, headers=headers)
+    body = phone.json()
+    assert phone.status_code == 400
+    assert "\\u0000" in body["message"]
+    assert "\\\\u0000" not in body["message"]
+    assert body["details"]["value"] == "+1415\\u0000555"
+    state = await client.post(
+        "/v1/checks", json={"to": "+14155552671", "recipient_state": "N\u0000Y"}, headers=headers
+    )
+    assert state.status_code == 400
+    assert "\\\\" not in str(state.json())  # no string of the answer escapes twice
+
+
+@pytest.mark.parametrize("at", [1764000000, 1764000000000, 1764000000.5, "1764000000"])
+async def test_an_epoch_number_at_is_refused(
+    client: httpx.AsyncClient, admin: dict[str, str], at: object
+) -> None:
+    """Seconds and milliseconds look alike: an instant is written out, never a number."""
+    _, headers = await tenant_with_key(client, admin)
+    for path, body in (
+        ("/v1/checks", {"to": "+14155552671", "at": at}),
+        ("/v1/checks/batch", {"items": [{"to": "+14155552671"}], "at": at}),
+    ):
+        response = await client.post(path, json=body, headers=headers)
+        fields = assert_envelope(response, 400, "validation_failed")["details"]["fields"]
+        assert fields[0]["field"] == "at"
+        assert "epoch numbers are not accepted" in fields[0]["problem"]
+    audit = await client.get("/v1/audit/checks", params={"since": "1764000000"}, headers=headers)
+    assert_envelope(audit, 400, "validation_failed")

@@ -61,3 +61,11 @@ def test_usage_errors_exit_2(database_url: str, tmp_path: Path) -> None:
     bad_state = _run(database_url, tmp_path, "check", "+14155552671", "--state", "ZZ")
     assert bad_state.returncode == 1
     assert "recipient_state" in bad_state.stderr
+
+
+def test_audit_export_of_an_unknown_tenant_says_so(database_url: str, tmp_path: Path) -> None:
+    """As the API answers 404: exit 1 with one sentence, not an empty CSV."""
+    result = _run(database_url, tmp_path, "audit", "export", "--tenant", "ten_nope")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1] == "callguard: no tenant ten_nope."
