@@ -130,6 +130,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         redoc_url=None,
         telemetry={"tracing": otel, "metrics": otel, "logs": otel},
         generate_unique_id_function=operation_ids(OPERATION_IDS),
+        # no open-source licence is declared: the document says what holds (all rights reserved)
+        license_info={"name": "Proprietary (all rights reserved)"},
     )
     app.router.route_class = JsonBodyRoute
     # /readyz/ is a 404 envelope, not a redirect built from the client's Host header

@@ -157,3 +157,7 @@ def test_response_examples_keep_their_nulls(document: Document) -> None:
     assert checked > 40
     me = document["paths"]["/v1/me"]["get"]["responses"]["200"]["content"]["application/json"]
     assert me["example"]["expires_at"] is None
+
+
+def test_the_document_says_its_license(document: Document) -> None:
+    assert document["info"]["license"] == {"name": "Proprietary (all rights reserved)"}

@@ -1,7 +1,6 @@
 """The OpenAPI document passes the linters client authors run (issue 21, item 12):
 openapi-spec-validator, and Redocly's recommended rules with no error (warnings are allowed:
-today `info-license`, as the project declares no licence, and `operation-4xx-response` for
-/healthz, /readyz and /metrics, which answer no 4xx)."""
+today `operation-4xx-response` for /healthz, /readyz and /metrics, which answer no 4xx)."""
 
 from __future__ import annotations
 
