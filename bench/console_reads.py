@@ -40,6 +40,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from app.checks.repository import COLUMNS
 from app.core.embedded import EmbeddedPostgres
 from app.core.migrations import upgrade
 
@@ -111,25 +112,7 @@ def record(
     )
 
 
-RECORD_COLUMNS = [
-    "id",
-    "decided_at",
-    "tenant_id",
-    "api_key_id",
-    "request_id",
-    "phone",
-    "at",
-    "channel",
-    "recipient_state",
-    "batch",
-    "outcome",
-    "error",
-    "details",
-    "lane",
-    "lane_seq",
-    "prev_hash",
-    "hash",
-]
+RECORD_COLUMNS = list(COLUMNS)  # the check writer's own column order
 
 
 async def ensure_past_partitions(conn: asyncpg.Connection, start: datetime) -> None:
