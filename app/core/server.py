@@ -59,6 +59,9 @@ def _too_large(limit: int) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
+LINGER_S = 2.0  # how long a refused connection's late bytes are read before it is closed
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(
         self, *args: Any, max_header_bytes: int, header_timeout_s: float, **kwargs: Any
@@ -72,6 +75,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._count_chunk = False  # the read so far holds nothing of an earlier message
         self._mid_message = False  # from the request's first byte until its body ends
         self._reading_headers = False  # from the request's first byte until its blank line
+        self._lingering = False  # refused: what the client still sends is read and dropped
 
     # connection
 
@@ -88,6 +92,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return
         self._chunk_len = len(data)
         self._count_chunk = self._reading_headers or not self._mid_message
         super().data_received(data)
@@ -178,7 +184,21 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             ]
             self.transport.write(b"".join(head))
         # else a response is still being written on this connection: close without one
-        self.transport.close()
+        self._linger_close()
+
+    def _linger_close(self) -> None:
+        """Shut our side now (the client reads the answer, then end of stream) and close the
+        socket LINGER_S later, or when the client closes first: a socket closed at once with
+        the client's bytes unread is reset (RST), and the client can lose the answer written
+        just before. Reading stops, so a client still sending meets full buffers, not a
+        server that takes in all it sends."""
+        self._lingering = True
+        self._disarm_header_timer()
+        transport = self.transport
+        transport.pause_reading()
+        if transport.can_write_eof():
+            transport.write_eof()
+        self.loop.call_later(LINGER_S, transport.close)
 
     async def _headers_too_large(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
