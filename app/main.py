@@ -174,7 +174,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
-        upload_routes=UploadRoutes(app.openapi),
+        upload_routes=UploadRoutes(lambda: app.routes),
         fast=FastChecks(app),
     )
     app.include_router(api_router())

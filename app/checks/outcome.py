@@ -60,6 +60,7 @@ class View:
     jurisdictions: list[str]
     allowed: dict[str, Any] | None  # an allowed check's details
     violation: dict[str, Any] | None  # a call_hours_violation's details
+    message: str = ""  # a call_hours_violation's message, made once for the verdict
 
 
 _VIEWS: dict[int, tuple[HoursDecision, View]] = {}
@@ -95,7 +96,8 @@ def _view(hours: HoursDecision) -> View:
         }
         if hours.note is not None:
             violation["note"] = hours.note
-    view = View(zones, jurisdictions, allowed, violation)
+    message = _hours_message(violation, dict(verdict.local_times)) if violation else ""
+    view = View(zones, jurisdictions, allowed, violation, message)
     if len(_VIEWS) > 1000:
         _VIEWS.clear()
     _VIEWS[id(hours)] = (hours, view)
@@ -165,29 +167,31 @@ def decide(item: Prepared, found: Found | None, decided_at: datetime) -> Decided
     details = {"check_id": item.check_id, "violations": codes, **violations[error]}
     body = {
         "error": error,
-        "message": _message(error, violations[error]),
+        "message": _message(error, violations[error], view),
         "details": details,
         "request_id": item.request_id,
     }
     return Decided(422, body, _record(item, decided_at, "blocked", error, details))
 
 
-def _message(error: str, details: dict[str, Any]) -> str:
+def _message(error: str, details: dict[str, Any], view: View) -> str:
     if error == "opted_out":
         return f"The recipient opted out of {details['channel']} contact."
     if error == "dnc_blocked":
         return f"The number is on a Do-Not-Call list ({details['list_name']})."
+    return view.message
+
+
+def _hours_message(details: dict[str, Any], local_times: dict[str, datetime]) -> str:
+    """The zone that failed, its local time and the rule, when to call again, and a note."""
     when = details["next_allowed_at"]
     after = f" The call is next allowed at {when}." if when else ""
     note = f" {details['note']}" if "note" in details else ""
-    zone = details.get("failed_zone")
-    local = next((z["local_time"] for z in details["zones"] if z["time_zone"] == zone), None)
-    if zone is None or local is None:
+    zone = details["failed_zone"]
+    if zone is None or zone not in local_times:  # a ban: no zone to name
         return f"Outside calling hours ({details['rule']}).{after}{note}"
-    # the zone that failed and its local time (HH:MM of its ISO 8601 text)
-    return (
-        f"Outside calling hours in {zone} ({local[11:16]} there; {details['rule']}).{after}{note}"
-    )
+    local = local_times[zone].strftime("%H:%M")
+    return f"Outside calling hours in {zone} ({local} there; {details['rule']}).{after}{note}"
 
 
 def batch_item(to: str, decided: Decided) -> dict[str, Any]:

@@ -128,4 +128,3 @@ class Export(StreamingResponse):
             aclose = getattr(self._content, "aclose", None)
             if aclose is not None:
                 await aclose()  # the database session inside it ends now, not at collection
-            self._release()

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from starlette.requests import ClientDisconnect
-from starlette.routing import compile_path
+from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.db import is_unavailable
@@ -29,6 +29,7 @@ from app.core.errors import (
     envelope,
 )
 from app.core.metrics import observe_request
+from app.core.openapi import api_routes
 from app.core.request_id import pick_request_id, reset_request_id, set_request_id
 from app.core.routing import STREAMING_BODY
 
@@ -48,27 +49,27 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 class UploadRoutes:
     """Which requests may send a file-sized body: those the router would hand to a route that
-    streams its body (the upload routes, by their path template and method, as the OpenAPI
-    document lists them), nothing chosen by how a path happens to end. Resolved on first use
-    (routes are added after the middleware)."""
+    streams its body (the upload routes, by their path template and method), nothing chosen by
+    how a path happens to end. Resolved from the routes on first use (they are added after the
+    middleware), whether or not they are in the OpenAPI document."""
 
-    def __init__(self, openapi: Callable[[], dict[str, Any]]) -> None:
-        self._openapi = openapi
-        self._streaming: list[tuple[str, re.Pattern[str]]] | None = None
+    def __init__(self, routes: Callable[[], list[BaseRoute]]) -> None:
+        self._routes = routes
+        self._streaming: list[tuple[frozenset[str], re.Pattern[str]]] | None = None
 
-    def _routes(self) -> list[tuple[str, re.Pattern[str]]]:
+    def _find(self) -> list[tuple[frozenset[str], re.Pattern[str]]]:
         found = []
-        for path, operations in self._openapi().get("paths", {}).items():
-            for method, operation in operations.items():
-                if isinstance(operation, dict) and operation.get(STREAMING_BODY):
-                    found.append((method.upper(), compile_path(path)[0]))
+        for route in api_routes(self._routes()):
+            extra = getattr(route, "original_route", route).openapi_extra or {}
+            if extra.get(STREAMING_BODY):
+                found.append((frozenset(route.methods), compile_path(route.path_format)[0]))
         return found
 
     def __call__(self, scope: Scope) -> bool:
         if self._streaming is None:
-            self._streaming = self._routes()
+            self._streaming = self._find()
         method, path = scope["method"], scope["path"]
-        return any(m == method and regex.match(path) for m, regex in self._streaming)
+        return any(method in methods and regex.match(path) for methods, regex in self._streaming)
 
 
 class RequestContextMiddleware:

@@ -27,7 +27,7 @@ from app.core.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from app.core.routing import error_doc
+from app.core.routing import RETURNS_SECRET, error_doc
 
 ENVELOPE_SCHEMA: dict[str, Any] = {
     "title": "ErrorEnvelope",
@@ -233,7 +233,12 @@ def _document_common_errors(
     path: str, method: str, operation: dict[str, Any], conflict: type[AppError]
 ) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
-    if path.startswith("/v1/") and method == "post":
+    # a route whose answer carries a secret refuses the header (it is never stored)
+    if (
+        path.startswith(AUTHENTICATED_PREFIX)
+        and method == "post"
+        and not operation.get(RETURNS_SECRET)
+    ):
         operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
         responses.setdefault("409", error_doc(conflict, IDEMPOTENCY_CONFLICT))
     # FastAPI's own 422 (its validation body) goes: validation errors are the 400 envelope.

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -79,6 +80,11 @@ async def heartbeat(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def is_stale(heartbeat_at: datetime) -> bool:
+    """Whether an upload's heartbeat says its process died (what `sweep_stale` fails)."""
+    return heartbeat_at < datetime.now(UTC) - timedelta(seconds=STALE_S)
 
 
 async def sweep_stale(engine: AsyncEngine) -> int:

@@ -20,7 +20,7 @@ from app.core.ids import new_id
 from app.core.routing import STREAMING_BODY
 from app.uploads import repository
 from app.uploads.errors import UploadNotFound
-from app.uploads.importer import sweep_stale
+from app.uploads.importer import is_stale, sweep_stale
 from app.uploads.runner import UploadRunner
 from app.uploads.schemas import UploadBase
 from app.uploads.spools import open_spool, private_dir
@@ -153,10 +153,8 @@ async def accept_upload(
         raise
     body_bytes = out.model_validate(row, from_attributes=True).model_dump_json().encode()
     response = Response(body_bytes, status_code=202, media_type="application/json")
-    tenant = target.get("tenant_id")
-    after_commit(
-        session, lambda: runner.start(upload_id, spool, tenant if isinstance(tenant, str) else None)
-    )
+    tenant = row.tenant_id
+    after_commit(session, lambda: runner.start(upload_id, spool, tenant))
     if key_claim is not None:
         claim = key_claim
         after_commit(session, lambda: claim.complete(202, "application/json", body_bytes))
@@ -177,8 +175,11 @@ async def get_upload(
     )
     if row is None:
         raise UploadNotFound()
-    if row.status in ("queued", "running") and await sweep_stale(runner.database.engine):
-        await session.refresh(row)  # its process died: it reads as failed, never stuck running
+    if row.status in ("queued", "running") and is_stale(row.heartbeat_at):
+        # its process died: it reads as failed, never stuck running (a live upload's progress,
+        # polled by the console every half second, costs no sweep)
+        if await sweep_stale(runner.database.engine):
+            await session.refresh(row)
     upload = out.model_validate(row, from_attributes=True)
     if row.tenant_id is None and not principal.is_admin:
         # a global upload's rows are the platform's: a tenant sees where and why, not what

@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -134,3 +138,25 @@ async def test_exported_csv_neutralises_formulas_from_phone_and_request_id(
     flt = CheckFilter(tenant_id=tenant, every_tenant=False)
     text = b"".join([chunk async for chunk in stream_csv(app.state.db, flt)]).decode()
     assert text == exported.text
+
+
+async def test_the_command_line_export_neutralises_formulas_too(
+    workers: Workers, database_url: str, tmp_path: Path
+) -> None:
+    """`callguard audit export`, the real command, on committed hostile records."""
+    app, _, admin, _ = workers
+    async with client_of(app) as client:
+        tenant, headers = await tenant_with_key(client, admin)
+        for to in ('=HYPERLINK("http://evil.example","x")', "@SUM(1+9)"):
+            await client.post(
+                "/v1/checks", json={"to": to, "at": AT}, headers={**headers, "X-Request-Id": "-2-3"}
+            )
+    env = {**os.environ, "DATABASE_URL": database_url, "CALLGUARD_DATA_DIR": str(tmp_path)}
+    command = [str(Path(sys.executable).with_name("callguard")), "audit", "export"]
+    result = subprocess.run(
+        [*command, "--tenant", tenant], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert sorted(row["phone"][:2] for row in rows) == ["'=", "'@"]
+    assert {row["request_id"] for row in rows} == {"'-2-3"}

@@ -24,6 +24,7 @@ async def test_a_path_ending_in_uploads_gets_the_json_limit_unless_it_is_an_uplo
     client: httpx.AsyncClient, admin: dict[str, str], settings: Settings
 ) -> None:
     big = b'{"x": "' + b"9" * (settings.max_body_bytes + 1024) + b'"}'
+    huge = big * 4  # streamed: several times the limit, pulled from the client lazily
     for method, path in (
         ("PUT", "/v1/dnc/lists/lst_bogus/numbers/uploads"),
         ("POST", "/v1/dnc/lists/lst_bogus/numbers/uploads"),
@@ -35,15 +36,22 @@ async def test_a_path_ending_in_uploads_gets_the_json_limit_unless_it_is_an_uplo
         )
         assert_envelope(declared, 413, "payload_too_large")
 
+        pulled = 0
+
         async def chunks() -> AsyncIterator[bytes]:
-            for start in range(0, len(big), 8192):
-                yield big[start : start + 8192]
+            nonlocal pulled
+            for start in range(0, len(huge), 8192):
+                pulled += 8192
+                yield huge[start : start + 8192]
 
         streamed = await client.request(
             method, path, content=chunks(), headers={**admin, "content-type": "application/json"}
         )
         # refused before the body is read whole: too large, or no such route (for the method)
         assert streamed.status_code in (404, 405, 413), streamed.text
+        assert pulled <= settings.max_body_bytes + 8192, (method, path, pulled)
+        if (method, path) == ("PUT", "/v1/dnc/lists/lst_bogus/numbers/uploads"):
+            assert_envelope(streamed, 413, "payload_too_large")  # a route that reads its body
 
 
 async def test_an_upload_route_still_takes_a_file_over_the_json_limit(
