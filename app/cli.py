@@ -20,6 +20,7 @@ from app.core.db import InvalidDatabaseUrl, is_unavailable
 from app.core.embedded import EmbeddedPostgres, EmbeddedServerError
 from app.core.migrations import upgrade
 from app.dnc import cli as dnc_cli
+from app.scrubs import cli as scrubs_cli
 
 Command = Callable[[argparse.Namespace, Settings], int]
 DatabaseCommand = Callable[[argparse.Namespace, Settings, str], int]
@@ -110,6 +111,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     dnc_cli.register(commands)
     checks_cli.register(commands)
     audit_cli.register(commands)
+    scrubs_cli.register(commands)
     return parser
 
 

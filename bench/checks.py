@@ -32,20 +32,25 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import httpx
 
+from app.areacodes.data import load_area_codes
 from app.auth import service as auth_service
 from app.auth.principal import Scope
 from app.auth.schemas import ApiKeyIn
-from app.checks.repository import LOOKUP
+from app.checks.matching import KIND
+from app.checks.repository import LOOKUP, LOOKUP_CAPPED
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.embedded import EmbeddedPostgres
 from app.core.migrations import upgrade
+from app.dnc.models import LIST_KINDS
+from app.rules.data import load_frequency_caps
+from app.rules.engine import LOOKAHEAD
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dnc_import import random_numbers
@@ -57,13 +62,28 @@ BODY = {"to": "+14155552671", "at": "2026-11-23T18:30:00Z"}
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def wrk_script(path: Path, token: str) -> Path:
+def wrk_script(path: Path, token: str, reserve: list[int] | None = None) -> Path:
+    """The single check's request; with `reserve`, a reserving check of one of these numbers
+    (picked at random per request: one number would serialize every check on its lock)."""
     script = path / "post.lua"
-    script.write_text(
-        'wrk.method = "POST"\n'
-        f"wrk.body = '{json.dumps(BODY)}'\n"
+    headers = (
         'wrk.headers["Content-Type"] = "application/json"\n'
         f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+    )
+    if reserve is None:
+        script.write_text(f"wrk.method = \"POST\"\nwrk.body = '{json.dumps(BODY)}'\n" + headers)
+        return script
+    table = ",".join(f'"{n}"' for n in reserve)
+    script.write_text(
+        'wrk.method = "POST"\n'
+        + headers
+        + f"local numbers = {{{table}}}\n"
+        + "request = function()\n"
+        + "  local n = numbers[math.random(#numbers)]\n"
+        + '  return wrk.format(nil, nil, nil, \'{"to":"+1\' .. n .. \'","at":"'
+        + BODY["at"]
+        + '","reserve":true}\')\n'
+        + "end\n"
     )
     return script
 
@@ -180,6 +200,109 @@ async def load_bench_list(dsn: str, numbers: list[int]) -> None:
         await conn.close()
 
 
+async def load_consents(dsn: str, on_list: list[int], kind: str, count: int) -> None:
+    """The global list's kind, and `count` consents of the bench tenant (written straight into
+    the table by COPY) for numbers of the list: written consent for a third, transaction EBRs
+    (18 months) for the rest, all obtained a year before the bench's instant, so each is in
+    force at it."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        max_age = 31 if kind == "registry" else None
+        await conn.execute(
+            "UPDATE dnc_lists SET kind = $1, max_age_days = $2, refreshed_at = now()",
+            kind,
+            max_age,
+        )
+        if count:
+            tenant = await conn.fetchval("SELECT id FROM tenants LIMIT 1")
+            picked = random.Random(5).sample(on_list, count)
+            obtained = datetime(2025, 11, 23, tzinfo=UTC)
+            expires = datetime(2027, 5, 23, tzinfo=UTC)
+            await conn.copy_records_to_table(
+                "consents",
+                records=(
+                    (
+                        f"cns_bench{n:09d}",
+                        tenant,
+                        number,
+                        "express_written_consent" if n % 3 == 0 else "ebr_transaction",
+                        obtained,
+                        None if n % 3 == 0 else expires,
+                    )
+                    for n, number in enumerate(picked)
+                ),
+                columns=["id", "tenant_id", "number", "basis", "obtained_at", "expires_at"],
+            )
+            await conn.execute("VACUUM ANALYZE consents")
+            size = await conn.fetchval(
+                "SELECT pg_total_relation_size('consents')::float8 / count(*) FROM consents"
+            )
+            print(f"{count:,} consents of the bench tenant loaded: {size:.0f} bytes each")
+        print(f"the global list is of kind {kind}")
+    finally:
+        await conn.close()
+
+
+async def load_attempts(dsn: str, numbers: list[int], count: int, policy_caps: bool) -> None:
+    """`count` attempts of the bench tenant (a month of a large dialer: at random instants of
+    the 30 days before the bench's instant, at numbers of the list and off it), written straight
+    into the table by COPY; with `policy_caps`, a calling policy whose caps apply to every
+    number (Regulation F's 7 in 7 days and a week's quiet after a conversation)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        tenant = await conn.fetchval("SELECT id FROM tenants LIMIT 1")
+        if policy_caps:
+            await conn.execute(
+                "INSERT INTO calling_policies (tenant_id, windows, banned_dates, frequency_caps, "
+                "after_conversation_hours) VALUES ($1, $2::jsonb, '{}', $3::jsonb, 168)",
+                tenant,
+                json.dumps(
+                    {
+                        key: ["08:00", "21:00"]
+                        for key in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+                    }
+                ),
+                json.dumps([{"max_calls": 7, "within_hours": 168, "per": "number"}]),
+            )
+            print("the bench tenant's policy caps every number: 7 in 168 hours, 168 h quiet")
+        if not count:
+            return
+        rng = random.Random(9)
+        end = datetime.fromisoformat(BODY["at"].replace("Z", "+00:00"))
+        span = 30 * 86400
+        dispositions = ["no_answer", "busy", "voicemail", "connected", "failed"]
+        started = time.monotonic()
+        chunk = 1_000_000
+        for first in range(0, count, chunk):
+            await conn.copy_records_to_table(
+                "call_attempts",
+                records=(
+                    (
+                        f"att_bench{n:010d}",
+                        end - timedelta(seconds=rng.randrange(span)),
+                        tenant,
+                        numbers[rng.randrange(len(numbers))],
+                        "default",
+                        "voice",
+                        dispositions[n % 5] if n % 50 else "connected",
+                    )
+                    for n in range(first, min(count, first + chunk))
+                ),
+                columns=["id", "at", "tenant_id", "number", "purpose", "channel", "disposition"],
+            )
+        await conn.execute("VACUUM ANALYZE call_attempts")
+        size = await conn.fetchval(
+            "SELECT sum(pg_total_relation_size(c.oid))::float8 FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'call_attempts'::regclass"
+        )
+        print(
+            f"{count:,} attempts loaded in {time.monotonic() - started:.0f}s: "
+            f"{size / count:.0f} bytes each (table and indexes)"
+        )
+    finally:
+        await conn.close()
+
+
 def batch_bodies(on_list: list[int], off_list: list[int], times: int) -> list[list[int]]:
     """The numbers of each batch: 5,000 on the list and 5,000 not, shuffled."""
     rng = random.Random(7)
@@ -191,36 +314,70 @@ def batch_bodies(on_list: list[int], off_list: list[int], times: int) -> list[li
     return batches
 
 
-def time_batches(token: str, batches: list[list[int]]) -> list[float]:
+def time_batches(token: str, batches: list[list[int]], reserve: bool = False) -> list[float]:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     seconds = []
     with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=60) as client:
         for picked in batches:
             items = [{"to": f"+1{n}"} for n in picked]
-            body = json.dumps({"items": items, "at": BODY["at"]}).encode()  # not timed
+            fields: dict[str, object] = {"items": items, "at": BODY["at"]}
+            if reserve:
+                fields["reserve"] = True
+            body = json.dumps(fields).encode()  # not timed
             started = time.perf_counter()
             response = client.post("/v1/checks/batch", content=body, headers=headers)
             seconds.append(time.perf_counter() - started)
             response.raise_for_status()
-            summary = response.json()["summary"]
-            assert summary["dnc_blocked"] == 5000, summary
+            answer = response.json()
+            summary = answer["summary"]
+            # every listed number is blocked, or waived by a consent (then allowed, or blocked
+            # by its caps or hours with the exemption in the details)
+            waived = sum(
+                1
+                for item in answer["results"]
+                if "exemption" in item or "exemption" in item.get("details", {})
+            )
+            assert summary["dnc_blocked"] + waived == 5000, (summary, waived)
     return seconds
 
 
-async def time_lookups(dsn: str, batches: list[list[int]]) -> list[float]:
+async def time_lookups(dsn: str, batches: list[list[int]], capped: str) -> list[float]:
     """The baseline for a batch: its one lookup statement alone (the one the service runs,
-    prepared the same way), from a plain asyncpg connection, with no audit write."""
+    prepared the same way), from a plain asyncpg connection, with no audit write. `capped`:
+    whose attempts it reads, as the service would ("none", "states": the numbers of the states
+    with caps, "all": every number, for a tenant with caps of its own)."""
     conn = await asyncpg.connect(dsn)
+    capped_npas = {
+        int(npa)
+        for npa, code in load_area_codes().items()
+        if f"{code.country}-{code.region}" in load_frequency_caps()
+    }
     try:
         await conn.execute("SET plan_cache_mode = force_generic_plan")
         tenant = await conn.fetchval("SELECT id FROM tenants LIMIT 1")
         seconds = []
+        at = datetime.fromisoformat(BODY["at"].replace("Z", "+00:00"))
+        span = (at - timedelta(hours=168 if capped == "all" else 24), at + LOOKAHEAD)
         for picked in batches:
             numbers = sorted(picked)
+            attempts = (
+                numbers
+                if capped == "all"
+                else [n for n in numbers if n // 10_000_000 in capped_npas]
+                if capped == "states"
+                else []
+            )
             started = time.perf_counter()
-            rows = await conn.fetch(LOOKUP, numbers, [tenant], datetime.now(UTC))
+            now = datetime.now(UTC)
+            if attempts:
+                rows = await conn.fetch(
+                    LOOKUP_CAPPED, numbers, [tenant], now, now, span[0], span[1], attempts
+                )
+            else:
+                rows = await conn.fetch(LOOKUP, numbers, [tenant], now, now)
             seconds.append(time.perf_counter() - started)
-            assert len(rows) == len(numbers) // 2  # half of each batch is on the list
+            listed = [row for row in rows if row[KIND] in LIST_KINDS]
+            assert len(listed) == len(numbers) // 2  # half of each batch is on the list
         return seconds
     finally:
         await conn.close()
@@ -243,6 +400,34 @@ def main() -> None:
     )
     parser.add_argument(
         "--batch-only", action="store_true", help="skip the single-check runs (no wrk)"
+    )
+    parser.add_argument(
+        "--kind",
+        choices=LIST_KINDS,
+        default="internal",
+        help="the global list's kind (registry: consents are looked up for its numbers)",
+    )
+    parser.add_argument(
+        "--attempts",
+        type=int,
+        default=0,
+        help="attempts of the bench tenant in the 30 days before the checks (issue 17: 10000000)",
+    )
+    parser.add_argument(
+        "--policy-caps",
+        action="store_true",
+        help="a tenant policy with caps on every number (every number's attempts are read)",
+    )
+    parser.add_argument(
+        "--reserve",
+        action="store_true",
+        help="checks and batches reserve their attempts (single checks: 5,000 numbers at random)",
+    )
+    parser.add_argument(
+        "--consents",
+        type=int,
+        default=0,
+        help="consents the bench tenant holds, for numbers of the list (issue 16: 1000000)",
     )
     parser.add_argument(
         "--without",
@@ -293,7 +478,9 @@ def bench(args: argparse.Namespace, dsn: str, work: Path) -> None:
         token = tenant_token(admin)
     finally:
         server.stop()
-    script = wrk_script(work, token)
+    asyncio.run(load_consents(dsn, on_list, args.kind, args.consents))
+    asyncio.run(load_attempts(dsn, numbers, args.attempts, args.policy_caps))
+    script = wrk_script(work, token, off_list[:5000] if args.reserve else None)
 
     results: dict[tuple[str, int, int], list[dict[str, float]]] = {}
     for workers in () if args.batch_only else (1, 2):
@@ -319,10 +506,11 @@ def bench(args: argparse.Namespace, dsn: str, work: Path) -> None:
     bodies = batch_bodies(on_list, off_list, sent + args.batches)
     server = callguard_server(2, dsn, work / "state")
     try:
-        batches = time_batches(token, bodies[:sent])
+        batches = time_batches(token, bodies[:sent], args.reserve)
     finally:
         server.stop()
-    lookups = asyncio.run(time_lookups(dsn, bodies[sent:]))
+    capped = "all" if args.policy_caps else "states"
+    lookups = asyncio.run(time_lookups(dsn, bodies[sent:], capped))
     report(args, dsn, results, batches, lookups)
 
 
@@ -347,7 +535,10 @@ def report(
     server_version = asyncio.run(version())
     print(
         f"Machine: {platform.node()} ({os.cpu_count()} cores), PostgreSQL {server_version}, "
-        f"global list of {args.list_rows:,} numbers"
+        f"global {args.kind} list of {args.list_rows:,} numbers, {args.consents:,} consents, "
+        f"{args.attempts:,} attempts"
+        + (", tenant caps on every number" if args.policy_caps else "")
+        + (", reserving checks" if args.reserve else "")
         + (f", without {' and '.join(args.without)}" if args.without else "")
     )
     if results:

@@ -12,9 +12,12 @@ TENANT_SCOPES = [
     "dnc:write",
     "optouts:read",
     "optouts:write",
+    "consents:read",
+    "consents:write",
     "audit:read",
     "keys:write",
     "policy:write",
+    "webhooks:write",
 ]
 
 

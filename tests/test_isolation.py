@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import httpx
 from fastapi import FastAPI
@@ -63,10 +64,43 @@ async def _optout_upload_of_a(
     return str(response.json()["id"])
 
 
+async def _consent_of_a(client: httpx.AsyncClient, admin: dict[str, str], a: dict[str, str]) -> str:
+    body = {"phone": PHONE, "basis": "ebr_inquiry", "obtained_at": "2026-01-05T10:00:00Z"}
+    response = await client.post("/v1/consents", json=body, headers=a)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def _consent_upload_of_a(
+    client: httpx.AsyncClient, admin: dict[str, str], a: dict[str, str]
+) -> str:
+    body = f"phone,basis,obtained_at\n{PHONE},ebr_transaction,2026-01-05T10:00:00Z\n"
+    response = await client.post(
+        "/v1/consents/uploads", content=body.encode(), headers={**a, "content-type": "text/csv"}
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])
+
+
+async def _webhook_of_a(client: httpx.AsyncClient, admin: dict[str, str], a: dict[str, str]) -> str:
+    body = {"url": "https://hooks.example.com/a", "events": ["optout.recorded"]}
+    response = await client.post("/v1/webhooks", json=body, headers=a)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 async def _check_of_a(client: httpx.AsyncClient, admin: dict[str, str], a: dict[str, str]) -> str:
     response = await client.post("/v1/checks", json={"to": PHONE}, headers=a)
     body = response.json()
     return str(body.get("check_id") or body["details"]["check_id"])
+
+
+async def _scrub_of_a(client: httpx.AsyncClient, admin: dict[str, str], a: dict[str, str]) -> str:
+    response = await client.post(
+        "/v1/scrubs", content=f"{PHONE}\n".encode(), headers={**a, "content-type": "text/plain"}
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])
 
 
 # path parameter name -> how to make tenant A's resource of that kind (returns its id)
@@ -76,10 +110,14 @@ FACTORIES: dict[str, Factory] = {
     "phone": _phone,
     "upload_id": _upload_of_a,
     "check_id": _check_of_a,
+    "consent_id": _consent_of_a,
+    "webhook_id": _webhook_of_a,
+    "scrub_id": _scrub_of_a,
 }
 # where one parameter name stands for resources of different kinds: (path, parameter) -> factory
 PATH_FACTORIES: dict[tuple[str, str], Factory] = {
     ("/v1/opt-outs/uploads/{upload_id}", "upload_id"): _optout_upload_of_a,
+    ("/v1/consents/uploads/{upload_id}", "upload_id"): _consent_upload_of_a,
 }
 NOTHING_NOW = {
     "lists": [],
@@ -111,8 +149,19 @@ async def _policy_of_a(client: httpx.AsyncClient, admin: dict[str, str], a: dict
     return "2031-07-04"
 
 
+async def _attempt_of_a(client: httpx.AsyncClient, admin: dict[str, str], a: dict[str, str]) -> str:
+    """A call attempt of tenant A at PHONE, on a purpose B must never see."""
+    purpose = f"a-only-{secrets.token_hex(4)}"
+    at = datetime.now(UTC).isoformat()
+    item = {"phone": PHONE, "at": at, "purpose": purpose, "disposition": "connected"}
+    assert (await client.post("/v1/attempts", json={"items": [item]}, headers=a)).status_code == 201
+    return purpose
+
+
 # tenant-owned state without an id in the path: each returns a marker B must never see
-MARKERS: list[Factory] = [_policy_of_a]
+MARKERS: list[Factory] = [_policy_of_a, _attempt_of_a]
+# listings that answer only with a query (what B asks there; A has attempts at PHONE)
+LISTING_PARAMS: dict[str, dict[str, str]] = {"/v1/attempts": {"phone": PHONE}}
 
 
 def v1_operations(app: FastAPI) -> list[tuple[str, str]]:
@@ -169,7 +218,7 @@ async def test_other_tenant_never_sees_owned_resources_in_listings(
     ]
     assert "/v1/api-keys" in listings
     for path in listings:
-        response = await client.get(path, headers=tenant_b)
+        response = await client.get(path, headers=tenant_b, params=LISTING_PARAMS.get(path))
         if response.status_code == 404:  # its own empty view (e.g. no policy of its own)
             assert_envelope(response, 404, "not_found")
             continue

@@ -98,6 +98,8 @@ async def _delete_what_was_made(database: Database, admin_id: str) -> None:
         await conn.execute(
             text("DELETE FROM optout_events WHERE tenant_id = ANY(:tenants)"), params
         )
+        # consents too: never deleted but for test data (a trigger refuses it otherwise)
+        await conn.execute(text("DELETE FROM consents WHERE tenant_id = ANY(:tenants)"), params)
         await conn.execute(text("SET LOCAL session_replication_role = DEFAULT"))
         await conn.execute(
             text(

@@ -10,7 +10,7 @@ from app.auth.errors import AUTH_ERRORS
 from app.auth.principal import Principal, Scope
 from app.auth.routing import make_v1_router
 from app.checks.repository import CheckFilter
-from app.core.dependencies import DatabaseDep, LongReadsDep, SessionDep
+from app.core.dependencies import LongReadsDep, ReadDatabaseDep, ReadSessionDep, SessionDep
 from app.core.errors import NotFound
 from app.core.longreads import LongReadsBusy
 from app.core.pagination import PageDep
@@ -66,8 +66,8 @@ async def list_checks(
     request: Request,
     principal: Auditor,
     scope: AuditScopeDep,
-    session: SessionDep,
-    database: DatabaseDep,
+    session: ReadSessionDep,
+    database: ReadDatabaseDep,
     reads: LongReadsDep,
     page: PageDep,
     outcome: Literal["allowed", "blocked", "invalid"] | None = None,
@@ -119,7 +119,7 @@ async def get_check(
 async def list_events(
     _: Auditor,
     scope: AuditScopeDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     page: PageDep,
     type: Annotated[str | None, Query(max_length=64, description="e.g. dnc_list.created")] = None,
     since: Since = None,
@@ -136,7 +136,7 @@ async def list_events(
 
 @router.get("/audit/verify", responses=errors(*AUTH_ERRORS, NotFound, LongReadsBusy))
 async def verify(
-    principal: Auditor, scope: AuditScopeDep, session: SessionDep, reads: LongReadsDep
+    principal: Auditor, scope: AuditScopeDep, session: ReadSessionDep, reads: LongReadsDep
 ) -> VerifyOut:
     """Recompute every hash chain of the tenant's check records, end to end.
 
@@ -189,7 +189,7 @@ STATS_EXAMPLE: dict[str, Any] = {
 async def stats(
     _: Auditor,
     scope: AuditScopeDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     since: Annotated[
         RequestTime | None,
         Query(

@@ -18,9 +18,12 @@ class Scope(StrEnum):
     DNC_WRITE = "dnc:write"
     OPTOUTS_READ = "optouts:read"
     OPTOUTS_WRITE = "optouts:write"
+    CONSENTS_READ = "consents:read"
+    CONSENTS_WRITE = "consents:write"
     AUDIT_READ = "audit:read"
     KEYS_WRITE = "keys:write"
     POLICY_WRITE = "policy:write"
+    WEBHOOKS_WRITE = "webhooks:write"
     ADMIN = "admin"
 
 

@@ -60,16 +60,31 @@ async def get_policy(session: AsyncSession, tenant_id: str) -> CallingPolicy | N
 
 
 async def upsert_policy(
-    session: AsyncSession, *, tenant_id: str, windows: dict[str, Any], banned_dates: list[date]
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    windows: dict[str, Any],
+    banned_dates: list[date],
+    on_stale_registry: str,
+    frequency_caps: list[dict[str, Any]],
+    after_conversation_hours: int | None,
 ) -> CallingPolicy:
     stmt = pg_insert(CallingPolicy).values(
-        tenant_id=tenant_id, windows=windows, banned_dates=banned_dates
+        tenant_id=tenant_id,
+        windows=windows,
+        banned_dates=banned_dates,
+        on_stale_registry=on_stale_registry,
+        frequency_caps=frequency_caps,
+        after_conversation_hours=after_conversation_hours,
     )
     upsert = stmt.on_conflict_do_update(
         index_elements=["tenant_id"],
         set_={
             "windows": stmt.excluded.windows,
             "banned_dates": stmt.excluded.banned_dates,
+            "on_stale_registry": stmt.excluded.on_stale_registry,
+            "frequency_caps": stmt.excluded.frequency_caps,
+            "after_conversation_hours": stmt.excluded.after_conversation_hours,
             "updated_at": func.now(),
         },
     ).returning(CallingPolicy)

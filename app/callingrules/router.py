@@ -7,7 +7,7 @@ from app.auth.errors import AUTH_ERRORS, KEY_ERRORS
 from app.auth.principal import Principal, Scope
 from app.auth.routing import make_v1_router
 from app.callingrules import service
-from app.callingrules.dependencies import LawsDep
+from app.callingrules.dependencies import CapsDep, LawsDep
 from app.callingrules.schemas import BanIn, BanOut, CallingRulesOut, PolicyIn, PolicyOut
 from app.core.dependencies import SessionDep
 from app.core.errors import NotFound
@@ -22,11 +22,15 @@ PolicyWriter = Annotated[Principal, Depends(require(Scope.POLICY_WRITE))]
 
 @router.get("/calling-rules", responses=errors(*KEY_ERRORS))
 async def calling_rules(
-    principal: CurrentPrincipal, session: SessionDep, laws: LawsDep
+    principal: CurrentPrincipal, session: SessionDep, laws: LawsDep, caps: CapsDep
 ) -> CallingRulesOut:
-    """Every jurisdiction's windows and banned days, current bans, and the tenant's policy."""
+    """The calling rules: every jurisdiction's windows, bans, caps and the tenant's policy.
+
+    Every jurisdiction's windows and banned days, the laws' frequency caps with their sources,
+    current bans, and the tenant's policy."""
     return CallingRulesOut(
         jurisdictions=service.jurisdictions_view(laws),
+        frequency_caps=service.law_caps_view(caps),
         bans=await service.current_bans(session=session),
         policy=await service.tenant_policy_or_none(session=session, tenant_id=principal.tenant_id),
     )
@@ -83,7 +87,10 @@ async def set_policy(
     reference: ReferenceDep,
     tenant_id: TenantDep,
 ) -> PolicyOut:
-    """Set the tenant's own calling hours; they only narrow the law, never widen it."""
+    """Set the tenant's own calling hours and frequency caps (they only narrow the law).
+
+    They never widen it: its caps are added to the law's, and `after_conversation_hours`
+    forbids calls for that long after a `connected` attempt."""
     return await service.set_policy(
         session=session,
         reference=reference,

@@ -12,13 +12,25 @@ from app.auth.principal import Principal
 from app.callingrules import repository
 from app.callingrules.errors import BanNotFound, NoPolicy
 from app.callingrules.models import CallingBan, CallingPolicy
-from app.callingrules.schemas import DAYS, BanIn, BanOut, JurisdictionOut, PolicyIn, PolicyOut
+from app.callingrules.schemas import (
+    DAYS,
+    BanIn,
+    BanOut,
+    JurisdictionOut,
+    LawCapOut,
+    PolicyCap,
+    PolicyIn,
+    PolicyOut,
+)
 from app.core.errors import ValidationFailed
 from app.core.ids import new_id
 from app.core.pagination import PageRequest, cut_page
 from app.reference.service import reference_changed
 from app.reference.snapshot import ReferenceData, Snapshot, build_snapshot
+from app.rules.caps import FrequencyCap
 from app.rules.model import Ban, Jurisdiction, Policy, Window
+
+TenantCaps = tuple[tuple[FrequencyCap, ...], int | None]
 
 
 def _window(pair: list[str] | tuple[str, str] | None) -> Window | None:
@@ -34,6 +46,21 @@ def to_policy(row: CallingPolicy) -> Policy:
     )
 
 
+def to_caps(row: CallingPolicy) -> TenantCaps:
+    """A policy's own frequency caps (id "policy", in the order given) and its quiet after a
+    conversation in hours (None: none)."""
+    caps = tuple(
+        FrequencyCap(
+            id="policy",
+            max_calls=int(cap["max_calls"]),
+            within_hours=int(cap["within_hours"]),
+            per=str(cap.get("per", "number")),
+        )
+        for cap in row.frequency_caps or ()
+    )
+    return caps, row.after_conversation_hours
+
+
 def to_ban(row: CallingBan) -> Ban:
     return Ban(row.id, row.jurisdiction, row.starts_at, row.ends_at, row.reason)
 
@@ -41,9 +68,19 @@ def to_ban(row: CallingBan) -> Ban:
 async def load_snapshot(session: AsyncSession) -> Snapshot:
     codes, overridden = await areacodes.effective_area_codes(session)
     bans = tuple(to_ban(row) for row in await repository.current_bans(session))
-    policies = {row.tenant_id: to_policy(row) for row in await repository.all_policies(session)}
+    rows = await repository.all_policies(session)
+    policies = {row.tenant_id: to_policy(row) for row in rows}
+    allow_stale = frozenset(row.tenant_id for row in rows if row.on_stale_registry == "allow")
+    caps = {row.tenant_id: to_caps(row) for row in rows}
     return build_snapshot(
-        codes, {"overridden": frozenset(overridden), "bans": bans, "policies": policies}
+        codes,
+        {
+            "overridden": frozenset(overridden),
+            "bans": bans,
+            "policies": policies,
+            "allow_stale_registry": allow_stale,
+            "caps": caps,
+        },
     )
 
 
@@ -58,6 +95,29 @@ def snapshot_policy(snapshot: Snapshot, tenant_id: str | None) -> Policy | None:
         return None
     policy = policies.get(tenant_id)
     return policy if isinstance(policy, Policy) else None
+
+
+def allows_stale_registry(snapshot: Snapshot, tenant_id: str | None) -> bool:
+    """True when the tenant's policy says `on_stale_registry: allow` (never without a tenant or a
+    policy: a stale registry copy is refused by default, fail closed)."""
+    if tenant_id is None:
+        return False
+    allowed = snapshot.extras.get("allow_stale_registry", frozenset())
+    return isinstance(allowed, frozenset) and tenant_id in allowed
+
+
+def tenant_caps(
+    snapshot: Snapshot, tenant_id: str | None
+) -> tuple[tuple[FrequencyCap, ...], int | None]:
+    """The tenant's own frequency caps (id "policy") and its `after_conversation_hours` from its
+    calling policy in the snapshot; ((), None) without a tenant or a policy."""
+    if tenant_id is None:
+        return (), None
+    caps = snapshot.extras.get("caps", {})
+    if not isinstance(caps, dict):
+        return (), None
+    found = caps.get(tenant_id)
+    return found if isinstance(found, tuple) else ((), None)
 
 
 def known_jurisdictions(snapshot: Snapshot) -> set[str]:
@@ -147,6 +207,9 @@ def _policy_out(row: CallingPolicy) -> PolicyOut:
         tenant_id=row.tenant_id,
         windows={day: row.windows.get(day) for day in DAYS},
         banned_dates=sorted(row.banned_dates),
+        on_stale_registry="allow" if row.on_stale_registry == "allow" else "refuse",
+        frequency_caps=[PolicyCap.model_validate(cap) for cap in row.frequency_caps or ()],
+        after_conversation_hours=row.after_conversation_hours,
         updated_at=row.updated_at,
     )
 
@@ -162,7 +225,13 @@ async def set_policy(
     given: dict[str, list[str] | None] = {str(k): v for k, v in data.windows.items()}
     windows = {day: list(pair) if (pair := given.get(day)) else None for day in DAYS}
     row = await repository.upsert_policy(
-        session, tenant_id=tenant_id, windows=windows, banned_dates=sorted(set(data.banned_dates))
+        session,
+        tenant_id=tenant_id,
+        windows=windows,
+        banned_dates=sorted(set(data.banned_dates)),
+        on_stale_registry=data.on_stale_registry,
+        frequency_caps=[cap.model_dump() for cap in data.frequency_caps],
+        after_conversation_hours=data.after_conversation_hours,
     )
     await reference_changed(
         session,
@@ -200,6 +269,22 @@ def jurisdictions_view(laws: Mapping[str, Jurisdiction]) -> list[JurisdictionOut
             confidence=law.confidence,
         )
         for law in laws.values()
+    ]
+
+
+def law_caps_view(caps: Mapping[str, FrequencyCap]) -> list[LawCapOut]:
+    """The laws' frequency caps as the rules view shows them, in jurisdiction order."""
+    return [
+        LawCapOut(
+            id=cap.id,
+            max_calls=cap.max_calls,
+            within_hours=cap.within_hours,
+            per="number" if cap.per == "number" else "number_and_purpose",
+            since=cap.since,
+            source=cap.source,
+            confidence=cap.confidence,
+        )
+        for _, cap in sorted(caps.items())
     ]
 
 

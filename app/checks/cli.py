@@ -17,7 +17,7 @@ from app.core.db import Database
 from app.core.errors import AppError
 from app.core.request_id import new_request_id
 from app.reference.snapshot import ReferenceData
-from app.rules.data import HolidayCalendars, load_jurisdictions
+from app.rules.data import HolidayCalendars, load_frequency_caps, load_jurisdictions
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,6 +50,7 @@ async def _check(
             tenant_id=args.tenant,
             api_key_id=None,
             request_id=new_request_id(),
+            caps=load_frequency_caps(),
         )
         decided = await service.check_one(
             writer,
@@ -63,6 +64,8 @@ async def _check(
     except AppError as exc:  # a bad --state or --at
         raise CommandFailed(exc.message) from None
     except CheckUnavailable as exc:
+        if exc.answer.details:  # a refusal that says why (a stale registry list)
+            raise CommandFailed(exc.answer.message) from None
         raise CommandFailed(f"the check could not be recorded ({exc}).") from None
     finally:
         await writer.stop()

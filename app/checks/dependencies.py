@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI
 
 from app.auth.principal import Principal
-from app.callingrules.dependencies import holidays_of, laws_of
+from app.callingrules.dependencies import caps_of, holidays_of, laws_of
 from app.checks import service
 from app.checks.hours import HoursCache
 from app.checks.pipeline import CheckWriter
@@ -43,4 +43,5 @@ async def check_context(
         api_key_id=principal.key_id,
         request_id=request_id,
         hours_cache=hours_cache_of(app),
+        caps=caps_of(app),
     )

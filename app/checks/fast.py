@@ -29,15 +29,15 @@ from app.checks.dependencies import check_context, check_writer_of
 from app.checks.jobs import CheckUnavailable
 from app.core import gcpause
 from app.core.channels import CHANNELS
-from app.core.errors import AppError, ServiceUnavailable, envelope
+from app.core.errors import AppError, envelope
 from app.core.metrics import observe_checks
-from app.core.text import encodable
+from app.core.text import encodable, unstorable
 
 PATH = "/v1/checks"
 BATCH_PATH = "/v1/checks/batch"
 PATHS = (PATH, BATCH_PATH)
-FIELDS = frozenset({"to", "at", "recipient_state", "channel"})
-BATCH_FIELDS = frozenset({"items", "at", "channel"})
+FIELDS = frozenset({"to", "at", "recipient_state", "channel", "reserve", "purpose"})
+BATCH_FIELDS = frozenset({"items", "at", "channel", "reserve", "purpose"})
 ITEM_FIELDS = frozenset({"to", "recipient_state"})
 MAX_ITEMS = 10_000
 # what both this path and Pydantic read the same way; other spellings go to the FastAPI route
@@ -81,7 +81,10 @@ def _common(data: dict[str, Any]) -> bool:
             data["at"] = datetime.fromisoformat(at.replace("Z", "+00:00"))
         except ValueError:
             return False
-    return data.get("channel", "voice") in CHANNELS
+    purpose = data.get("purpose", "default")
+    if not isinstance(purpose, str) or not 1 <= len(purpose) <= 64 or unstorable(purpose):
+        return False
+    return data.get("channel", "voice") in CHANNELS and isinstance(data.get("reserve", False), bool)
 
 
 def _fields(body: bytes) -> dict[str, Any] | None:
@@ -154,7 +157,13 @@ class FastChecks:
         try:
             if batch:
                 answer = await service.check_batch(
-                    writer, ctx, items=fields["items"], at=fields.get("at"), channel=channel
+                    writer,
+                    ctx,
+                    items=fields["items"],
+                    at=fields.get("at"),
+                    channel=channel,
+                    purpose=fields.get("purpose", "default"),
+                    reserve=fields.get("reserve", False),
                 )
                 counts, status, body = service.summary_counts(answer.summary), 200, answer.body
             else:
@@ -168,11 +177,13 @@ class FastChecks:
                     at=fields.get("at"),
                     recipient_state=state,
                     channel=channel,
+                    purpose=fields.get("purpose", "default"),
+                    reserve=fields.get("reserve", False),
                 )
                 counts = {(decided.record["outcome"], decided.record["error"] or ""): 1}
                 status, body = decided.status, orjson.dumps(decided.body)
-        except CheckUnavailable:
-            await _send_error(scope, send, ServiceUnavailable())
+        except CheckUnavailable as exc:
+            await _send_error(scope, send, exc.answer)
             return True
         except AppError:
             return False  # e.g. `at` out of range, an unknown state: the route answers it

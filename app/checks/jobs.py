@@ -5,6 +5,7 @@ chained as COPY sends them, and the answers of a batch that failed."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,10 +13,18 @@ from typing import Any
 
 from app.checks import chain
 from app.checks.outcome import Decided, Found, Prepared, decide
+from app.core.errors import ServiceUnavailable
+from app.core.ids import new_record_ids
+from app.rules.caps import Attempt
 
 
 class CheckUnavailable(Exception):
-    """The batch could not be looked up or recorded: its checks answer 503, never ok."""
+    """The batch could not be looked up or recorded, or a check must not be decided now: its
+    checks answer 503 (`answer`, or the plain one), never ok."""
+
+    def __init__(self, reason: str, answer: ServiceUnavailable | None = None) -> None:
+        super().__init__(reason)
+        self.answer = answer or ServiceUnavailable()
 
 
 @dataclass(slots=True)
@@ -32,6 +41,12 @@ class Job:
     numbers: list[int | None] | None = None
     prepare: Callable[[], list[Prepared]] | None = None
     tenant_id: str | None = None
+    # such a job's frequency caps, known before its items: whether it reserves, the numbers
+    # some cap may apply to, and the span of attempts its caps can look at
+    reserve: bool = False
+    capped_numbers: list[int] | None = None
+    span: tuple[datetime, datetime] | None = None
+    at: datetime | None = None  # its checks' instant
 
     @property
     def size(self) -> int:
@@ -59,6 +74,85 @@ def numbers_of(jobs: list[Job]) -> list[tuple[int, int, str | None]]:
     return valid
 
 
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A big request's numbers as read from its text (None where it cannot be a valid one),
+    the function that makes its items, whose lists apply, and what its caps need."""
+
+    numbers: list[int | None]
+    prepare: Callable[[], list[Prepared]]
+    tenant_id: str | None
+    reserve: bool
+    capped_numbers: list[int]
+    span: tuple[datetime, datetime] | None
+    at: datetime
+
+
+def defer(job: Job, deferred: Deferred) -> None:
+    job.numbers, job.prepare, job.tenant_id = deferred.numbers, deferred.prepare, deferred.tenant_id
+    job.reserve, job.capped_numbers, job.span = (
+        deferred.reserve,
+        deferred.capped_numbers,
+        deferred.span,
+    )
+    job.at = deferred.at
+
+
+def furthest(jobs: list[Job], now: datetime) -> datetime:
+    """The latest of now and the batch's checks' instants: a registry copy must still be fresh
+    then (a check for a later call is judged on the copy's age at the call)."""
+    latest = now
+    for job in jobs:
+        instants = [job.at] if job.at is not None else [item.at for item in job.items]
+        for at in instants:
+            if at > latest:
+                latest = at
+    return latest
+
+
+def attempts_scope(jobs: list[Job], now: datetime) -> tuple[list[int], datetime, datetime]:
+    """The numbers whose attempts a cap of the batch may count (sorted, distinct) and the span
+    of `at` those attempts can lie in (empty, [now, now), when no check is capped)."""
+    numbers: set[int] = set()
+    start = end = None
+    for job in jobs:
+        if job.prepare is not None and job.capped_numbers is not None:
+            numbers.update(job.capped_numbers)
+            spans = [job.span] if job.span is not None and job.capped_numbers else []
+        else:
+            capped = [item for item in job.items if item.capped and item.number is not None]
+            numbers.update(item.number.as_int for item in capped if item.number is not None)
+            spans = [item.attempts_span for item in capped]
+        for low, high in spans:
+            start = low if start is None or low < start else start
+            end = high if end is None or high > end else end
+    if start is None or end is None or not numbers:
+        return [], now, now
+    return sorted(numbers), start, end
+
+
+def lock_keys(jobs: list[Job]) -> list[int]:
+    """The advisory lock keys of every (tenant, number) a reserving check of the batch may
+    reserve: 64 bits of a hash, the same in every process."""
+    keys: set[int] = set()
+    for job in jobs:
+        if job.prepare is not None and job.numbers is not None:
+            if job.reserve and job.tenant_id is not None:
+                keys.update(_key(job.tenant_id, n) for n in job.numbers if n is not None)
+        else:
+            keys.update(
+                _key(item.tenant_id, item.number.as_int)
+                for item in job.items
+                if item.reserve and item.number is not None and item.tenant_id is not None
+            )
+    return sorted(keys)
+
+
+def _key(tenant_id: str, number: int) -> int:
+    digest = hashlib.blake2b(f"{tenant_id}:{number}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def prepare(jobs: list[Job]) -> None:
     """Makes the items of deferred jobs; each valid number must be the one looked up for it."""
     for job in jobs:
@@ -71,6 +165,12 @@ def prepare(jobs: list[Job]) -> None:
             for item, number in zip(items, numbers, strict=False)
         ):
             raise CheckUnavailable("an item's number is not the one looked up")
+        capped = set(job.capped_numbers or ())
+        if any(
+            item.capped and item.number is not None and item.number.as_int not in capped
+            for item in items
+        ):  # its attempts were not read: never decide a capped check without them
+            raise CheckUnavailable("a capped item's attempts were not looked up")
         job.items, job.prepare = items, None
 
 
@@ -81,14 +181,46 @@ def records(
     lane: str,
     heads: dict[str | None, tuple[int, bytes]],
     on_decided: Callable[[list[Decided]], None],
+    warnings: dict[str | None, list[dict[str, Any]]],
+    reservations: list[tuple[Any, ...]] | None = None,
 ) -> Iterator[tuple[Any, ...]]:
     """Decides each check and yields its record as a row of COLUMNS, chained to the one before
     it in its tenant's chain of this lane (`heads` follows along); once every check is decided,
-    hands the decisions to `on_decided` (before the last rows are stored)."""
+    hands the decisions to `on_decided` (before the last rows are stored). `warnings` are
+    those of each tenant's allowed answers. With `reservations` (a batch with reserving
+    checks), each allowed reserving check adds its attempt there (a row for
+    attempts.repository.reserve), and later checks of the batch for its number count it."""
     texts: dict[int, str] = {}  # details objects shared by several records, encoded once
     decided = []
+    reserved: dict[tuple[str | None, int], list[Attempt]] = {}
     for i, item in enumerate(items):
-        result = decide(item, found.get(i), decided_at)
+        extra = None
+        if reservations is not None and item.number is not None:
+            extra = reserved.get((item.tenant_id, item.number.as_int))
+        result = decide(item, found.get(i), decided_at, warnings.get(item.tenant_id), extra)
+        if reservations is not None and item.reserve and result.status == 200:
+            number = item.number
+            assert number is not None
+            assert item.tenant_id is not None
+            reserved.setdefault((item.tenant_id, number.as_int), []).append(
+                Attempt(item.at, item.purpose)
+            )
+            attempt_id = new_record_ids("att", 1)[0]
+            # the answer and the audit record name the attempt reserved
+            reservation = {"attempt_id": attempt_id, "purpose": item.purpose}
+            result.body["reservation"] = reservation
+            result.record["details"] = {**result.record["details"], "reservation": reservation}
+            reservations.append(
+                (
+                    attempt_id,
+                    item.at,
+                    item.tenant_id,
+                    number.as_int,
+                    item.purpose,
+                    item.channel,
+                    item.check_id,
+                )
+            )
         decided.append(result)
         record = result.record
         tenant = record["tenant_id"]
@@ -106,12 +238,12 @@ def records(
     on_decided(decided)
 
 
-def fail(jobs: Iterable[Job], reason: str) -> None:
+def fail(jobs: Iterable[Job], reason: str, answer: ServiceUnavailable | None = None) -> None:
     """Answer every job still waited for with a 503."""
     for job in jobs:
         for future in (job.decided, job.future):
             if future is not None and not future.done():
-                future.set_exception(CheckUnavailable(reason))
+                future.set_exception(CheckUnavailable(reason, answer))
 
 
 def expire(job: Job) -> None:

@@ -6,13 +6,16 @@ A check collects every violation, answers with the first of `opted_out`, `dnc_bl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.callingrules.decide import HoursDecision
 from app.core.schemas import rfc3339_utc
 from app.numbers.parsing import PhoneNumber
+from app.rules.caps import Attempt, FrequencyCap, blocking, next_allowed
+from app.rules.engine import LOOKAHEAD
 
 PRECEDENCE = ("opted_out", "dnc_blocked", "call_hours_violation")
 SUMMARY_KEYS = ("allowed", "invalid_phone", *PRECEDENCE)
@@ -35,6 +38,66 @@ class Prepared:
     invalid: dict[str, Any] | None = None  # the invalid_phone details when number is None
     invalid_message: str = ""
     hours: HoursDecision | None = None
+    # the tenant's policy lets checks pass a stale registry list (with a warning) instead of
+    # refusing them (API-2.md section 12)
+    allow_stale: bool = False
+    # frequency caps (API-2.md section 14): the check's purpose, whether an allowed check
+    # reserves its attempt, the caps of its jurisdictions and tenant, the tenant's quiet after a
+    # conversation, and the calling hours at another instant (for next_allowed_at)
+    purpose: str = "default"
+    reserve: bool = False
+    caps: tuple[FrequencyCap, ...] = ()
+    after_conversation_hours: int | None = None
+    hours_at: Callable[[datetime], HoursDecision] | None = None
+
+    @property
+    def capped(self) -> bool:
+        return bool(self.caps) or bool(self.after_conversation_hours)
+
+    @property
+    def attempts_span(self) -> tuple[datetime, datetime]:
+        """The `at`s of the attempts its caps can count or its next allowed instant can meet:
+        from the longest window before `at` to the calling hours' look-ahead after it."""
+        return attempts_span(self.at, self.caps, self.after_conversation_hours)
+
+
+def attempts_span(
+    at: datetime, caps: tuple[FrequencyCap, ...], after_conversation_hours: int | None
+) -> tuple[datetime, datetime]:
+    reach = max([cap.within_hours for cap in caps] + [after_conversation_hours or 0])
+    return at - timedelta(hours=reach), at + LOOKAHEAD
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """A consent a tenant holds for a number, as the lookup read it (revoked or not)."""
+
+    id: str
+    basis: str
+    channel: str
+    obtained_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def in_force(self, at: datetime, channel: str, now: datetime) -> bool:
+        """API-2.md section 13: obtained_at <= at < expires_at, not revoked at `at`, and for
+        every channel or the check's. A revocation is honored the moment it is recorded
+        (RULES.md section 6): once revoked, a consent waives nothing, whatever the `at`."""
+        return (
+            self.obtained_at <= at
+            and (self.expires_at is None or at < self.expires_at)
+            and (self.revoked_at is None or (at < self.revoked_at and now < self.revoked_at))
+            and self.channel in ("all", channel)
+        )
+
+    def order(self) -> tuple[bool, float, datetime, str]:
+        """The consent an exemption names when several are in force: one that never expires
+        first, then the one lasting longest, then the oldest."""
+        return (self.expires_at is not None, -_stamp(self.expires_at), self.obtained_at, self.id)
+
+
+def _stamp(at: datetime | None) -> float:
+    return at.timestamp() if at is not None else 0.0
 
 
 @dataclass(slots=True)
@@ -43,6 +106,28 @@ class Found:
 
     lists: list[dict[str, Any]] = field(default_factory=list)  # tenant lists first
     opted_out: dict[str, Any] | None = None
+    consents: list[Consent] = field(default_factory=list)  # revoked or not, in force or not
+    attempts: list[Attempt] = field(default_factory=list)  # in the span the caps look at
+
+    def exemption(self, at: datetime, channel: str, now: datetime) -> dict[str, Any] | None:
+        """The exemption waiving the number's list matches, when every one of them is on a
+        registry list and a consent is in force at `at` on `channel` (API-2.md section 13); a
+        match on an internal or litigator list is never waived."""
+        if not self.lists or not self.consents:
+            return None
+        if any(match["kind"] != "registry" for match in self.lists):
+            return None
+        in_force = [c for c in self.consents if c.in_force(at, channel, now)]
+        if not in_force:
+            return None
+        consent = min(in_force, key=Consent.order)
+        return {
+            "consent_id": consent.id,
+            "basis": consent.basis,
+            "obtained_at": rfc3339_utc(consent.obtained_at),
+            "expires_at": rfc3339_utc(consent.expires_at) if consent.expires_at else None,
+            "waived_lists": [match["list_id"] for match in self.lists],
+        }
 
 
 @dataclass(slots=True)
@@ -124,7 +209,15 @@ def _record(
     }
 
 
-def decide(item: Prepared, found: Found | None, decided_at: datetime) -> Decided:
+def decide(
+    item: Prepared,
+    found: Found | None,
+    decided_at: datetime,
+    warnings: list[dict[str, Any]] | None = None,
+    reserved: list[Attempt] | None = None,
+) -> Decided:
+    """`warnings` (registry lists near or past their maximum age) go on an allowed answer;
+    `reserved` are the attempts earlier checks of the batch reserved for the number."""
     if item.number is None or item.hours is None:
         details = {**(item.invalid or {}), "check_id": item.check_id}
         body: dict[str, Any] = {
@@ -135,8 +228,18 @@ def decide(item: Prepared, found: Found | None, decided_at: datetime) -> Decided
         }
         return Decided(400, body, _record(item, decided_at, "invalid", "invalid_phone", details))
     view = _view(item.hours)
-    listed = found is not None and (found.opted_out is not None or bool(found.lists))
-    if view.allowed is not None and not listed:
+    exemption = None
+    lists: list[dict[str, Any]] = []
+    if found is not None:
+        exemption = found.exemption(item.at, item.channel, decided_at)
+        if exemption is None:
+            lists = found.lists
+    listed = found is not None and (found.opted_out is not None or bool(lists))
+    capped = None
+    if item.capped and ((found is not None and found.attempts) or reserved):
+        attempts = [*(found.attempts if found is not None else ()), *(reserved or ())]
+        capped = _caps(item, view, attempts)
+    if view.allowed is not None and not listed and capped is None:
         body = {
             "ok": True,
             "check_id": item.check_id,
@@ -147,24 +250,34 @@ def decide(item: Prepared, found: Found | None, decided_at: datetime) -> Decided
             "allowed_until": view.allowed["allowed_until"],
         }
         # the details object is the view's own, shared by the records of this verdict
-        return Decided(200, body, _record(item, decided_at, "allowed", None, view.allowed))
+        details = view.allowed
+        if exemption is not None:
+            body["exemption"] = exemption
+            details = {**details, "exemption": exemption}
+        if warnings:
+            body["warnings"] = warnings
+        return Decided(200, body, _record(item, decided_at, "allowed", None, details))
     violations: dict[str, dict[str, Any]] = {}
     if found is not None and found.opted_out is not None:
         violations["opted_out"] = found.opted_out
-    if found is not None and found.lists:
-        first = found.lists[0]
+    if lists:
+        first = lists[0]
         violations["dnc_blocked"] = {
             "suppression_source": "tenant" if first["scope"] == "tenant" else "global",
             "list_id": first["list_id"],
             "list_name": first["list_name"],
             "listed_at": first["listed_at"],
-            "matches": found.lists,
+            "matches": lists,
         }
-    if view.violation is not None:
+    if capped is not None:
+        violations["call_hours_violation"] = capped
+    elif view.violation is not None:
         violations["call_hours_violation"] = view.violation
     codes = [code for code in PRECEDENCE if code in violations]
     error = codes[0]
     details = {"check_id": item.check_id, "violations": codes, **violations[error]}
+    if exemption is not None:  # what else was known: a registry match waived, still blocked
+        details["exemption"] = exemption
     body = {
         "error": error,
         "message": _message(error, violations[error], view),
@@ -179,7 +292,59 @@ def _message(error: str, details: dict[str, Any], view: View) -> str:
         return f"The recipient opted out of {details['channel']} contact."
     if error == "dnc_blocked":
         return f"The number is on a Do-Not-Call list ({details['list_name']})."
+    if details.get("reason") == "frequency_cap":
+        when = details["next_allowed_at"]
+        after = f" The call is next allowed at {when}." if when else ""
+        count = len(details["attempts"])
+        return f"Frequency cap reached ({details['rule']}; {count} counted).{after}"
+    if details is not view.violation:  # the hours with a later next_allowed_at (caps)
+        return _hours_message(details, {z["time_zone"]: _local(z) for z in view.zones})
     return view.message
+
+
+def _local(zone: dict[str, str]) -> datetime:
+    return datetime.fromisoformat(zone["local_time"])
+
+
+def _caps(item: Prepared, view: View, attempts: list[Attempt]) -> dict[str, Any] | None:
+    """The call_hours_violation details the frequency caps make (None: they change nothing):
+    a cap that blocks at `at`, or calling hours whose next allowed instant a cap pushes later.
+    `next_allowed_at` satisfies every cap and every calling window at once."""
+    block = blocking(item.caps, item.after_conversation_hours, attempts, item.at, item.purpose)
+    if block is None and view.violation is None:
+        return None
+    hours_at = item.hours_at
+
+    def hours(t: datetime) -> tuple[bool, datetime | None]:
+        if t == item.at and item.hours is not None:
+            verdict = item.hours.verdict
+            return verdict.allowed, verdict.next_allowed_at if not verdict.allowed else t
+        if hours_at is None:  # never for a capped check (the preparer sets it): fail closed
+            return False, None
+        verdict = hours_at(t).verdict
+        return verdict.allowed, verdict.next_allowed_at
+
+    following = next_allowed(
+        item.caps, item.after_conversation_hours, attempts, item.at, item.purpose, hours
+    )
+    when = rfc3339_utc(following) if following else None
+    if block is None:  # the hours block; the caps may only push their next instant later
+        assert view.violation is not None
+        if when == view.violation["next_allowed_at"]:
+            return None
+        return {**view.violation, "next_allowed_at": when}
+    details: dict[str, Any] = {
+        "zones": view.zones,
+        "jurisdictions": view.jurisdictions,
+        "reason": "frequency_cap",
+        "rule": block.rule,
+        "attempts": [{"at": rfc3339_utc(a.at), "purpose": a.purpose} for a in block.attempts],
+        "next_allowed_at": when,
+    }
+    if view.violation is not None:
+        details["hours_rule"] = view.violation["rule"]
+        details["failed_zone"] = view.violation["failed_zone"]
+    return details
 
 
 def _hours_message(details: dict[str, Any], local_times: dict[str, datetime]) -> str:

@@ -17,11 +17,18 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from app.attempts import repository as attempts_repository
 from app.checks import repository
+from app.checks.freshness import screen
 from app.checks.jobs import (
+    Deferred,
     Job,
+    attempts_scope,
+    defer,
     expire,
     fail,
+    furthest,
+    lock_keys,
     numbers_of,
     prepare,
     records,
@@ -83,7 +90,7 @@ class CheckWriter:
         items: list[Prepared],
         meanwhile: Callable[[list[Decided]], Awaitable[None]] | None = None,
         *,
-        deferred: tuple[list[int | None], Callable[[], list[Prepared]], str | None] | None = None,
+        deferred: Deferred | None = None,
     ) -> list[Decided]:
         """Look up, decide and durably record these checks; raises CheckUnavailable.
 
@@ -91,15 +98,15 @@ class CheckWriter:
         are being written (a big batch builds its answer then); should the batch be tried
         again, it is called again with the decisions that were recorded.
 
-        With `deferred` (numbers, prepare, tenant id) instead of items, the numbers are looked
-        up first and `prepare()` makes the items while PostgreSQL runs the lookup; an item whose
-        number is not the one looked up for it fails the batch (never decided unlooked-up).
+        With `deferred` instead of items, the numbers are looked up first and its `prepare()`
+        makes the items while PostgreSQL runs the lookup; an item whose number is not the one
+        looked up for it fails the batch (never decided unlooked-up).
         """
         self.start()
         loop = asyncio.get_running_loop()
         job = Job(items, loop.create_future())
         if deferred is not None:
-            job.numbers, job.prepare, job.tenant_id = deferred
+            defer(job, deferred)
         if meanwhile is not None:
             job.decided = loop.create_future()
         self._queue.append(job)
@@ -220,7 +227,30 @@ class CheckWriter:
         jobs: list[Job],
         on_decided: Callable[[list[Decided]], None],
     ) -> dict[str | None, tuple[int, bytes]]:
-        """Look up, decide, then write the records; the lane's new heads once written."""
+        """Look up, decide, then write the records; the lane's new heads once written. A batch
+        with reserving checks does it in one transaction holding the advisory lock of each
+        (tenant, number) it may reserve, taken before the lookup (README: frequency caps)."""
+        keys = lock_keys(jobs)
+        if not keys:
+            return await self._decide_and_write(raw, lane, jobs, on_decided, None)
+        # READ COMMITTED whatever the server's default: the lookup must take its snapshot
+        # after the locks are held
+        async with raw.transaction(isolation="read_committed"):
+            await attempts_repository.lock_numbers(raw, keys)
+            reservations: list[tuple[Any, ...]] = []
+            heads = await self._decide_and_write(raw, lane, jobs, on_decided, reservations)
+            if reservations:
+                await attempts_repository.reserve(raw, reservations)
+            return heads
+
+    async def _decide_and_write(
+        self,
+        raw: Any,
+        lane: Lane,
+        jobs: list[Job],
+        on_decided: Callable[[list[Decided]], None],
+        reservations: list[tuple[Any, ...]] | None,
+    ) -> dict[str | None, tuple[int, bytes]]:
         found: dict[int, Found] = {}
         decided_at = datetime.now(UTC)  # entries expiring by now no longer match
         valid = numbers_of(jobs)
@@ -228,8 +258,10 @@ class CheckWriter:
         if valid:
             numbers = sorted({number for number, _, _ in valid})
             tenants = sorted({tenant for _, _, tenant in valid if tenant is not None})
+            scope = attempts_scope(jobs, decided_at)
+            latest = furthest(jobs, decided_at)
             lookup = asyncio.ensure_future(  # awaited, or cancelled and awaited, below
-                repository.look_up(raw, numbers, tenants, decided_at)
+                repository.look_up(raw, numbers, tenants, decided_at, latest, scope)
             )
             try:
                 if any(job.prepare is not None for job in jobs):
@@ -244,9 +276,14 @@ class CheckWriter:
         else:
             prepare(jobs)
         items = [item for job in jobs for item in job.items]
+        warnings: dict[str | None, list[dict[str, Any]]] = {}
         if valid:
-            found = matches(rows, items, valid)
+            found, aging = matches(rows, items, valid)
+            if aging:  # registry lists near or past their maximum age apply: rarely
+                items, found, warnings = screen(jobs, found, aging, decided_at)
         heads = dict(lane.heads)
-        rows_out = records(items, found, decided_at, lane.id, heads, on_decided)
+        rows_out = records(
+            items, found, decided_at, lane.id, heads, on_decided, warnings, reservations
+        )
         await repository.write_records(raw, rows_out, len(items))
         return heads

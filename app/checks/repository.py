@@ -23,32 +23,63 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.attempts.repository import CHECK_LOOKUP_ATTEMPTS
 from app.checks import chain
 from app.checks.models import COUNTED
 from app.checks.models import check_counts as counts
 from app.checks.models import check_records as t
+from app.consents.repository import check_lookup_consented
 from app.core.db import Database
 from app.core.pagination import PageRequest
-from app.dnc.repository import CHECK_LOOKUP_LISTED
+from app.dnc.repository import CHECK_LOOKUP_LISTED, CHECK_LOOKUP_REGISTRY_AGING
 from app.optouts.repository import CHECK_LOOKUP_OPTED_OUT
 
 STREAM_ROWS = 2000
 Row = RowMapping
 
-# One statement for every list and opt-out lookup of a batch: a row per list holding one of its
-# numbers (global, or of one of its tenants) and a row per opt-out state of one of its tenants
-# that opts a number out (each half written by the feature that owns its tables); Python gives
-# each check the rows of its number and tenant (app/checks/matching.py). The halves are plain
-# subqueries, which PostgreSQL pulls up into the UNION ALL: the same plan as one written out.
+# One statement for everything a batch's checks look up, each half written by the feature that
+# owns its tables: a row per list holding one of its numbers (global, or of one of its tenants),
+# a row per opt-out state of one of its tenants that opts a number out, a row per consent one of
+# its tenants holds for a number found on a registry list, and a row per registry list that
+# applies and is near or past its maximum age (usually none). Python gives each check the rows of
+# its number and tenant (app/checks/matching.py). The listed half is computed once (the consents
+# probe only its registry numbers, about a tenth of a batch's); the others are plain subqueries,
+# pulled up into the UNION ALL. Every row has the same columns:
+#   0 number, 1 tenant_id, 2 id, 3 name | basis, 4 scope | channel, 5 listed_at | obtained_at |
+#   refreshed_at | an attempt's at, 6-13 the opt-out columns, 14 what the row is (a list kind,
+#   'consent', 'aging', 'attempt', or null for an opt-out), 15 expires_at, 16 revoked_at,
+#   17 max_age_days. An attempt row has its purpose in 3 and its disposition in 4.
+REGISTRY_NUMBERS = "ARRAY(SELECT number FROM listed WHERE kind = 'registry')"
+_NO_OPT_OUT = (
+    "NULL::boolean, NULL::timestamptz, NULL::text, NULL::text, "
+    "NULL::boolean, NULL::timestamptz, NULL::text, NULL::text"
+)
 LOOKUP = f"""
-SELECT number, tenant_id, id, name, scope, listed_at,
-  NULL::boolean, NULL::timestamptz, NULL::text, NULL::text,
-  NULL::boolean, NULL::timestamptz, NULL::text, NULL::text
-FROM ({CHECK_LOOKUP_LISTED}) listed
+WITH listed AS MATERIALIZED ({CHECK_LOOKUP_LISTED})
+SELECT number, tenant_id, id, name, scope, listed_at, {_NO_OPT_OUT},
+  kind, NULL::timestamptz, NULL::timestamptz, NULL::int
+FROM listed
 UNION ALL
 SELECT number, tenant_id, NULL, NULL, NULL, NULL,
-  voice_out, voice_at, voice_channel, voice_source, sms_out, sms_at, sms_channel, sms_source
+  voice_out, voice_at, voice_channel, voice_source, sms_out, sms_at, sms_channel, sms_source,
+  NULL, NULL, NULL, NULL
 FROM ({CHECK_LOOKUP_OPTED_OUT}) opted_out
+UNION ALL
+SELECT number, tenant_id, id, basis, channel, obtained_at, {_NO_OPT_OUT},
+  'consent', expires_at, revoked_at, NULL
+FROM ({check_lookup_consented(REGISTRY_NUMBERS)}) consented
+UNION ALL
+SELECT NULL, tenant_id, id, name, scope, refreshed_at, {_NO_OPT_OUT},
+  'aging', NULL, NULL, max_age_days
+FROM ({CHECK_LOOKUP_REGISTRY_AGING}) aging
+"""
+# with the attempts of the numbers some cap may apply to: a batch with no such check sends the
+# statement above, which does not touch the attempts' partitions at all
+LOOKUP_CAPPED = f"""{LOOKUP}
+UNION ALL
+SELECT number, tenant_id, NULL, purpose, disposition, at, {_NO_OPT_OUT},
+  'attempt', NULL, NULL, NULL
+FROM ({CHECK_LOOKUP_ATTEMPTS}) attempts
 """
 
 INSERT = """
@@ -73,9 +104,24 @@ async def reset_plans(raw: Any) -> None:
     await raw.execute("RESET plan_cache_mode")
 
 
-def look_up(raw: Any, numbers: list[int], tenants: list[str], at: datetime) -> Awaitable[Any]:
-    """The batch's lookup (LOOKUP), sent now; its rows when awaited."""
-    result: Awaitable[Any] = raw.fetch(LOOKUP, numbers, tenants, at)
+def look_up(
+    raw: Any,
+    numbers: list[int],
+    tenants: list[str],
+    now: datetime,
+    furthest: datetime,
+    attempts: tuple[list[int], datetime, datetime],
+) -> Awaitable[Any]:
+    """The batch's lookup, sent now; its rows when awaited. Entries are read at `now`, the
+    registry lists' freshness at `furthest` (the latest of now and the checks' `at`);
+    `attempts` are the numbers to read attempts of (LOOKUP_CAPPED; none: LOOKUP) and the span
+    of their `at` (jobs.attempts_scope)."""
+    capped, start, end = attempts
+    result: Awaitable[Any]
+    if capped:
+        result = raw.fetch(LOOKUP_CAPPED, numbers, tenants, now, furthest, start, end, capped)
+    else:
+        result = raw.fetch(LOOKUP, numbers, tenants, now, furthest)
     return result
 
 

@@ -44,9 +44,11 @@ async def check(
             at=body.at,
             recipient_state=body.recipient_state,
             channel=body.channel,
+            purpose=body.purpose,
+            reserve=body.reserve,
         )
     except CheckUnavailable as exc:
-        raise ServiceUnavailable() from exc
+        raise exc.answer from exc
     observe_checks({(decided.record["outcome"], decided.record["error"] or ""): 1})
     return JSONResponse(decided.body, status_code=decided.status)
 
@@ -74,8 +76,10 @@ async def check_batch(
             items=[(item.to, item.recipient_state) for item in body.items],
             at=body.at,
             channel=body.channel,
+            purpose=body.purpose,
+            reserve=body.reserve,
         )
     except CheckUnavailable as exc:
-        raise ServiceUnavailable() from exc
+        raise exc.answer from exc
     observe_checks(service.summary_counts(answer.summary))
     return Response(answer.body, media_type="application/json")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,9 +13,11 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.callingrules.decide import HoursDecision, decide_hours
+from app.callingrules.service import allows_stale_registry, tenant_caps
 from app.checks import chain, repository
 from app.checks.hours import HoursCache
-from app.checks.outcome import SUMMARY_KEYS, Decided, Prepared, batch_item
+from app.checks.jobs import Deferred
+from app.checks.outcome import SUMMARY_KEYS, Decided, Prepared, attempts_span, batch_item
 from app.checks.pipeline import CheckWriter
 from app.core import gcpause
 from app.core.errors import ValidationFailed
@@ -24,6 +27,7 @@ from app.core.text import escaped
 from app.numbers.errors import InvalidPhone
 from app.numbers.parsing import PhoneNumber, parse_strict
 from app.reference.snapshot import Snapshot
+from app.rules.caps import FrequencyCap
 from app.rules.data import HolidayCalendars
 from app.rules.model import Jurisdiction
 
@@ -39,6 +43,7 @@ class Context:
     api_key_id: str | None
     request_id: str
     hours_cache: HoursCache | None = None
+    caps: Mapping[str, FrequencyCap] = field(default_factory=dict)  # the laws', by jurisdiction
 
 
 def known_state(value: str, snapshot: Snapshot) -> bool:
@@ -65,12 +70,33 @@ class Preparer:
     """Prepares the items of one request; calling hours are computed once per (area code,
     recipient state) within it, since they share the instant and the tenant."""
 
-    def __init__(self, ctx: Context, at: datetime, channel: str, batch: bool) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        at: datetime,
+        channel: str,
+        batch: bool,
+        *,
+        purpose: str = "default",
+        reserve: bool = False,
+    ) -> None:
+        if reserve and ctx.tenant_id is None:
+            raise ValidationFailed.field(
+                "reserve",
+                "needs a tenant",
+                "reserve records an attempt of a tenant: check on a tenant's behalf "
+                "(a tenant's key, or ?tenant_id=).",
+            )
         self.ctx = ctx
         self.at = at
         self.channel = channel
         self.batch = batch
+        self.purpose = purpose
+        self.reserve = reserve
         self._hours: dict[tuple[str, str | None], HoursDecision] = {}
+        self._caps: dict[tuple[str, ...], tuple[FrequencyCap, ...]] = {}
+        self._allow_stale = allows_stale_registry(ctx.snapshot, ctx.tenant_id)
+        self._tenant_caps, self._after_conversation = tenant_caps(ctx.snapshot, ctx.tenant_id)
 
     def item(self, to: str, recipient_state: str | None, check_id: str | None = None) -> Prepared:
         ctx = self.ctx
@@ -85,6 +111,10 @@ class Preparer:
             api_key_id=ctx.api_key_id,
             request_id=ctx.request_id,
             batch=self.batch,
+            allow_stale=self._allow_stale,
+            purpose=self.purpose,
+            reserve=self.reserve,
+            after_conversation_hours=self._after_conversation,
         )
         try:
             number = parse_strict(to, ctx.snapshot.in_service)
@@ -99,7 +129,58 @@ class Preparer:
             self._hours[key] = hours
         item.number = number
         item.hours = hours
+        item.caps = self._caps_of(hours.jurisdictions)
+        if item.capped:
+            item.hours_at = functools.partial(self._hours_at, number, recipient_state)
         return item
+
+    def _caps_of(self, jurisdictions: tuple[str, ...]) -> tuple[FrequencyCap, ...]:
+        """The laws' caps of these jurisdictions, then the tenant's own."""
+        caps = self._caps.get(jurisdictions)
+        if caps is None:
+            laws = self.ctx.caps
+            caps = tuple(laws[j] for j in jurisdictions if j in laws) + self._tenant_caps
+            self._caps[jurisdictions] = caps
+        return caps
+
+    def _hours_at(
+        self, number: PhoneNumber, recipient_state: str | None, at: datetime
+    ) -> HoursDecision:
+        """The calling hours of this number at another instant (a capped check's search)."""
+        ctx = self.ctx
+        return decide_hours(
+            number=number,
+            at=at,
+            recipient_state=recipient_state,
+            tenant_id=ctx.tenant_id,
+            snapshot=ctx.snapshot,
+            laws=ctx.laws,
+            holidays=ctx.holidays,
+        )
+
+    def capped_numbers(
+        self, numbers: list[int | None], states: list[str | None]
+    ) -> tuple[list[int], tuple[datetime, datetime] | None]:
+        """Before a big request's items are made: the numbers some cap may apply to (by their
+        area code's state or the item's recipient state, or every number when the tenant has
+        caps of its own), and the span of attempts those caps can look at."""
+        laws = self.ctx.caps
+        if not laws and not self._tenant_caps and not self._after_conversation:
+            return [], None
+        if self._tenant_caps or self._after_conversation:
+            picked = sorted({n for n in numbers if n is not None})
+        else:
+            capped_npas = _capped_npas(self.ctx.snapshot, frozenset(laws))
+            regions = frozenset(j.split("-", 1)[1] for j in laws if "-" in j)
+            picked = sorted(
+                {
+                    n
+                    for n, state in zip(numbers, states, strict=True)
+                    if n is not None and (n // 10_000_000 in capped_npas or state in regions)
+                }
+            )
+        every = tuple(laws.values()) + self._tenant_caps
+        return picked, attempts_span(self.at, every, self._after_conversation)
 
     def _decide_hours(self, number: PhoneNumber, recipient_state: str | None) -> HoursDecision:
         ctx = self.ctx
@@ -121,6 +202,25 @@ class Preparer:
         return hours
 
 
+_NPAS: dict[tuple[int, frozenset[str]], frozenset[int]] = {}
+
+
+def _capped_npas(snapshot: Snapshot, jurisdictions: frozenset[str]) -> frozenset[int]:
+    """The area codes (as integers) of the jurisdictions that have caps, per snapshot."""
+    key = (id(snapshot), jurisdictions)
+    found = _NPAS.get(key)
+    if found is None:
+        found = frozenset(
+            int(npa)
+            for npa, code in snapshot.area_codes.items()
+            if code.region and f"{code.country}-{code.region}" in jurisdictions
+        )
+        if len(_NPAS) > 16:
+            _NPAS.clear()
+        _NPAS[key] = found
+    return found
+
+
 def _instant(at: datetime | None) -> datetime:
     if at is None:
         return datetime.now(UTC)
@@ -139,9 +239,11 @@ async def check_one(
     at: datetime | None,
     recipient_state: str | None,
     channel: str,
+    purpose: str = "default",
+    reserve: bool = False,
 ) -> Decided:
     state = _state(recipient_state, "recipient_state", ctx.snapshot)
-    preparer = Preparer(ctx, _instant(at), channel, batch=False)
+    preparer = Preparer(ctx, _instant(at), channel, batch=False, purpose=purpose, reserve=reserve)
     [decided] = await writer.decide([preparer.item(to, state)])
     return decided
 
@@ -190,6 +292,8 @@ async def check_batch(
     items: list[tuple[str, str | None]],
     at: datetime | None,
     channel: str,
+    purpose: str = "default",
+    reserve: bool = False,
 ) -> BatchAnswer:
     states: list[str | None] = []
     bad: list[dict[str, str]] = []
@@ -200,7 +304,7 @@ async def check_batch(
             bad += (exc.details or {})["fields"]
     if bad:  # every bad item named, like any other 400
         raise ValidationFailed.fields(bad)
-    preparer = Preparer(ctx, _instant(at), channel, batch=True)
+    preparer = Preparer(ctx, _instant(at), channel, batch=True, purpose=purpose, reserve=reserve)
 
     def prepare() -> list[Prepared]:
         ids = new_record_ids("chk", len(items))
@@ -216,7 +320,8 @@ async def check_batch(
 
     # the numbers are looked up while the items are prepared
     numbers = [_candidate(to) for to, _ in items]
-    deferred = (numbers, prepare, ctx.tenant_id)
+    capped, span = preparer.capped_numbers(numbers, states)
+    deferred = Deferred(numbers, prepare, ctx.tenant_id, reserve, capped, span, preparer.at)
     if len(items) < GC_PAUSE_FROM:
         await writer.decide([], meanwhile=answer, deferred=deferred)
     else:

@@ -20,6 +20,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "database_url"),
         description="postgresql:// URL; unset means the embedded PostgreSQL in data_dir.",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description="postgresql:// URL of a read replica for audit listings, exports, statistics "
+        "and number history (unset: the primary); unreachable, those reads use the primary.",
+    )
     data_dir: Path = Field(default=Path(".callguard"), description="Embedded database and state.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -87,8 +92,48 @@ class Settings(BaseSettings):
     uploads_per_tenant: int = Field(
         default=1, ge=1, le=64, description="Of those, at most this many for one tenant."
     )
+    attempt_retention_days: int = Field(
+        default=1830,
+        ge=1,
+        description="Call attempts are kept this long (whole months dropped): evidence for years.",
+    )
+    scrub_retention_days: int = Field(
+        default=7, ge=1, description="A scrub's result file is kept this long; the job stays."
+    )
     key_listener: bool = Field(
         default=True, description="Listen for key changes from other processes."
+    )
+
+    # webhooks (API-2.md section 17; app/webhooks)
+    webhook_allow_http: bool = Field(
+        default=False, description="Accept http:// webhook URLs (tests, local set-ups only)."
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Deliver to loopback, private, link-local and other non-public addresses "
+        "(tests, local set-ups only).",
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, description="A delivery attempt's whole time, connect to answer."
+    )
+    webhook_retry_min_s: float = Field(
+        default=5.0, gt=0, description="The first retry's delay; each next one doubles."
+    )
+    webhook_retry_max_s: float = Field(default=3600.0, gt=0, description="The longest delay.")
+    webhook_retry_for_s: float = Field(
+        default=86400.0, gt=0, description="A delivery is retried this long, then `failed`."
+    )
+    webhook_disable_after_s: float = Field(
+        default=86400.0, gt=0, description="A hook failing this long without a success is disabled."
+    )
+    webhook_sends: int = Field(
+        default=16, ge=1, le=256, description="Deliveries in flight at once per worker process."
+    )
+    webhook_poll_s: float = Field(
+        default=1.0, gt=0, description="How often the delivery worker looks for due deliveries."
+    )
+    webhook_retention_days: int = Field(
+        default=30, ge=1, description="Finished deliveries are kept this long, then purged."
     )
 
     log_level: str = "INFO"

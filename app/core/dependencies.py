@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.longreads import LongReads
+from app.core.replica import ReadReplica
 
 T = TypeVar("T")
 
@@ -30,6 +31,21 @@ T = TypeVar("T")
 def database_of(app: FastAPI) -> Database:
     database: Database = app.state.db
     return database
+
+
+def read_replica_of(app: FastAPI) -> ReadReplica | None:
+    """The read replica, when CALLGUARD_READ_DATABASE_URL names one."""
+    replica: ReadReplica | None = getattr(app.state, "read_replica", None)
+    return replica
+
+
+async def read_database_of(app: FastAPI) -> Database:
+    """Where a read that opens its own sessions (a CSV export) goes: the replica when one is
+    set and answers now, else the primary."""
+    replica = read_replica_of(app)
+    if replica is not None and await replica.usable():
+        return replica.database
+    return database_of(app)
 
 
 def settings_of(app: FastAPI) -> Settings:
@@ -85,3 +101,29 @@ async def _quiet_rollback(session: AsyncSession) -> None:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for the audit trail's and a number's reads: on the read replica when one is
+    set and answers (its connection is taken before the route runs), otherwise on the primary
+    (app/core/replica.py logs the fallback). Never used for a write."""
+    replica = read_replica_of(request.app)
+    session = await replica.session() if replica is not None else None
+    if session is None:
+        session = database_of(request.app).sessionmaker()
+    async with session:
+        try:
+            yield session
+        except BaseException:
+            await asyncio.shield(_quiet_rollback(session))
+            raise
+        await session.commit()
+
+
+async def _read_database(request: Request) -> Database:
+    return await read_database_of(request.app)
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+ReadDatabaseDep = Annotated[Database, Depends(_read_database)]
+ReadReplicaDep = Annotated[ReadReplica | None, Depends(from_app(read_replica_of))]

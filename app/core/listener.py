@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from app.core.db import async_url, plain_url
+
 LISTENER_NAME = "callguard-listener"
 log = logging.getLogger("callguard.listener")
 
@@ -30,7 +32,9 @@ class Subscription:
 
 class ChangeListener:
     def __init__(self, dsn: str, retry_s: float = 0.5) -> None:
-        self.dsn = dsn
+        # LISTEN works on the primary only: a URL of several hosts is spelled for asyncpg and
+        # asks for the one that takes writes, so after a failover the listener finds the new one
+        self.dsn = plain_url(async_url(dsn))
         self.retry_s = retry_s
         self.connected = asyncio.Event()
         self._subscriptions: list[Subscription] = []

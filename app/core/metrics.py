@@ -1,5 +1,7 @@
 """Prometheus metrics. With several worker processes each writes to PROMETHEUS_MULTIPROC_DIR."""
 
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.pool import Pool
 
@@ -66,12 +69,42 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     _child(LATENCY, method, route).observe(seconds)
 
 
-def render(multiproc_dir: Path | None) -> tuple[bytes, str]:
+@dataclass(frozen=True, slots=True)
+class ScrapedGauge:
+    """A gauge computed when /metrics is scraped, from the database rather than kept by the
+    process: every worker answers the same, and a series whose row is gone is simply absent
+    (a process's multiprocess file would keep it forever)."""
+
+    name: str
+    documentation: str
+    label_names: tuple[str, ...]
+    samples: tuple[tuple[tuple[str, ...], float], ...]
+
+
+class _Scraped:
+    def __init__(self, gauges: Sequence[ScrapedGauge]) -> None:
+        self._gauges = gauges
+
+    def collect(self) -> Iterator[Metric]:
+        for gauge in self._gauges:
+            family = GaugeMetricFamily(gauge.name, gauge.documentation, labels=gauge.label_names)
+            for labels, value in gauge.samples:
+                family.add_metric(labels, value)
+            yield family
+
+
+def render(multiproc_dir: Path | None, scraped: Sequence[ScrapedGauge] = ()) -> tuple[bytes, str]:
     if multiproc_dir is None:
-        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(multiproc_dir))  # type: ignore[no-untyped-call]
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+        body = generate_latest(REGISTRY)
+    else:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(multiproc_dir))  # type: ignore[no-untyped-call]
+        body = generate_latest(registry)
+    if scraped:
+        extra = CollectorRegistry(auto_describe=False)
+        extra.register(_Scraped(scraped))
+        body += generate_latest(extra)
+    return body, CONTENT_TYPE_LATEST
 
 
 CHECKS = Counter(

@@ -17,12 +17,14 @@ from app.core.db import Database
 from app.core.ids import new_id
 from app.dnc import repository, service
 from app.dnc import uploads as dnc_uploads
+from app.dnc.models import LIST_KINDS
 from app.uploads import repository as uploads
 from app.uploads.importer import Progress, run_upload
 from app.uploads.schemas import UploadOut
 from app.uploads.spools import open_spool, private_dir
 
 GZIP_MAGIC = b"\x1f\x8b"
+MAX_AGE_DAYS_LIMIT = 3660  # as the table's CHECK
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,7 +41,30 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     imp.add_argument("--mode", choices=("append", "remove", "replace"), default="append")
     imp.add_argument("--force", action="store_true", help="replace: skip the 1%% safety check")
     imp.add_argument("--column", help="the CSV phone column, if not a usual name")
+    imp.add_argument(
+        "--kind",
+        choices=LIST_KINDS,
+        help="the list's kind: a list made by --list-name is made so (default internal); an "
+        "existing list must already be of it (change a kind with PATCH /v1/dnc/lists/{id})",
+    )
+    imp.add_argument(
+        "--max-age-days",
+        type=_max_age_days,
+        metavar="DAYS",
+        help="with --kind registry: the days a copy may be used (default 31; about 92 for a "
+        "state list published quarterly)",
+    )
     imp.set_defaults(run=_cmd_import, subparser=imp, needs_database=True)
+
+
+def _max_age_days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
+    if not 1 <= days <= MAX_AGE_DAYS_LIMIT:
+        raise argparse.ArgumentTypeError(f"between 1 and {MAX_AGE_DAYS_LIMIT} days")
+    return days
 
 
 def _progress_bar() -> Progress:
@@ -59,6 +84,8 @@ def _cmd_import(args: argparse.Namespace, settings: Settings, url: str) -> int:
         parser.error("--global goes with --list-name")
     if args.list_name is not None and not args.is_global:
         parser.error("name a tenant's list by its id (--list lst_…); --list-name needs --global")
+    if args.max_age_days is not None and args.kind != "registry":
+        parser.error("--max-age-days goes with --kind registry")
     upload = asyncio.run(_import(args, settings, url))
     print(upload.model_dump_json(indent=2))
     if upload.status != "succeeded":
@@ -77,10 +104,17 @@ async def _import(args: argparse.Namespace, settings: Settings, url: str) -> Upl
             is_gzip = source.peek(2)[:2] == GZIP_MAGIC if hasattr(source, "peek") else False
             shutil.copyfileobj(source, out, 1 << 20)
         async with database.sessionmaker() as session, session.begin():
-            list_id = args.list or await service.global_list_for_import(session, args.list_name)
+            list_id = args.list or await service.global_list_for_import(
+                session, args.list_name, kind=args.kind, max_age_days=args.max_age_days
+            )
             found = await repository.get_list(session, list_id, true())
             if found is None:
                 raise CommandFailed(f"no DNC list {list_id}.")
+            mismatch = service.import_mismatch(
+                found, kind=args.kind, max_age_days=args.max_age_days
+            )
+            if mismatch is not None:
+                raise CommandFailed(mismatch)
             await uploads.add_upload(
                 session,
                 id=upload_id,

@@ -15,7 +15,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.channels import sql_in
 from app.core.models import Base
+
+# registry: a government registry's copy (waivable by an exemption, has a maximum age);
+# internal: this seller's own do-not-call list; litigator: known serial TCPA plaintiffs
+LIST_KINDS = ("registry", "internal", "litigator")
+REGISTRY_MAX_AGE_DAYS = 31
 
 
 class DncList(Base):
@@ -23,6 +29,16 @@ class DncList(Base):
     __table_args__ = (
         CheckConstraint("scope IN ('tenant', 'global')", name="scope"),
         CheckConstraint("(scope = 'global') = (tenant_id IS NULL)", name="scope_tenant"),
+        CheckConstraint(f"kind IN {sql_in(LIST_KINDS)}", name="kind"),
+        # a registry copy has a maximum age (31 days unless set); other kinds have none
+        CheckConstraint("(kind = 'registry') = (max_age_days IS NOT NULL)", name="max_age_kind"),
+        CheckConstraint("max_age_days BETWEEN 1 AND 3660", name="max_age_days"),
+        # the registry lists a check must know the freshness of (a few rows)
+        Index(
+            "ix_dnc_lists_live_registry",
+            "tenant_id",
+            postgresql_where=text("kind = 'registry' AND deleted_at IS NULL"),
+        ),
         # names are unique per tenant among live lists, and among live global lists
         Index(
             "uq_dnc_lists_live_name",
@@ -40,6 +56,12 @@ class DncList(Base):
     scope: Mapped[str] = mapped_column(String(8))
     name: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, server_default="")
+    kind: Mapped[str] = mapped_column(String(10), server_default="internal")
+    # the list's creation, then the finish of each succeeded append or replace upload
+    refreshed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    max_age_days: Mapped[int | None] = mapped_column(Integer)
     entry_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -60,6 +60,22 @@ async def list_lists(
     return (await session.scalars(stmt.limit(page.limit + 1))).all()
 
 
+async def update_list(session: AsyncSession, list_id: str, **values: object) -> DncList:
+    stmt = (
+        update(DncList)
+        .where(DncList.id == list_id)
+        .values(**values, updated_at=func.now())
+        .returning(DncList)
+    )
+    return (await session.scalars(stmt, execution_options=_REFRESH)).one()
+
+
+async def live_registry_lists(session: AsyncSession) -> Sequence[DncList]:
+    """Every live registry list (a few rows, read through their partial index)."""
+    stmt = select(DncList).where(DncList.kind == "registry", live())
+    return (await session.scalars(stmt, execution_options=_REFRESH)).all()
+
+
 async def soft_delete_list(session: AsyncSession, list_id: str) -> None:
     await session.execute(
         update(DncList).where(DncList.id == list_id).values(deleted_at=func.now())
@@ -213,12 +229,16 @@ async def merge_upload(raw: Any, mode: str, seq: int) -> tuple[int, int]:
     return rows_in(status), removed
 
 
-async def adjust_count_on(raw: Any, list_id: str, delta: int) -> None:
+async def adjust_count_on(raw: Any, list_id: str, delta: int, *, refreshed: bool) -> None:
+    """The merge's change of the list's count; `refreshed` (an append or replace) also makes
+    the list fresh as of now, the merge's finish (its transaction's clock, not its start)."""
     await raw.execute(
-        "UPDATE dnc_lists SET entry_count = entry_count + $2, updated_at = clock_timestamp() "
-        "WHERE id = $1",
+        "UPDATE dnc_lists l SET entry_count = l.entry_count + $2, updated_at = t.at, "
+        "refreshed_at = CASE WHEN $3 THEN t.at ELSE l.refreshed_at END "
+        "FROM (SELECT clock_timestamp() AS at) t WHERE l.id = $1",
         list_id,
         delta,
+        refreshed,
     )
 
 
@@ -227,10 +247,22 @@ async def adjust_count_on(raw: Any, list_id: str, delta: int) -> None:
 # list or one of the tenants $2, at $3. The numbers go in sorted and distinct, so the primary key
 # of dnc_entries is read in one ordered pass (PostgreSQL walks the array's keys in index order,
 # skipping the descent where the next key is on the same page) and only the numbers found come
-# back. Columns: number, tenant_id, list id, name, scope, listed_at.
+# back. Columns: number, tenant_id, list id, name, scope, listed_at, kind.
 CHECK_LOOKUP_LISTED = """
-SELECT e.number, l.tenant_id, l.id, l.name, l.scope, e.listed_at
+SELECT e.number, l.tenant_id, l.id, l.name, l.scope, e.listed_at, l.kind
 FROM dnc_entries e JOIN dnc_lists l ON l.seq = e.list_seq AND l.deleted_at IS NULL
 WHERE e.number = ANY($1::bigint[]) AND (l.tenant_id IS NULL OR l.tenant_id = ANY($2::text[]))
   AND (e.expires_at IS NULL OR e.expires_at > $3)
+"""
+
+# The same lookup's freshness half: the live registry lists that apply to the tenants $2 (global
+# ones and theirs) and are at $4 (the batch's furthest instant: now, or a later `at`) within a
+# week of their maximum age or past it (API-2.md section 12): usually none. Columns: tenant_id,
+# list id, name, scope, refreshed_at, max_age_days.
+CHECK_LOOKUP_REGISTRY_AGING = """
+SELECT l.tenant_id, l.id, l.name, l.scope, l.refreshed_at, l.max_age_days
+FROM dnc_lists l
+WHERE l.kind = 'registry' AND l.deleted_at IS NULL
+  AND (l.tenant_id IS NULL OR l.tenant_id = ANY($2::text[]))
+  AND $4 - l.refreshed_at > (l.max_age_days - 7) * interval '1 day'
 """

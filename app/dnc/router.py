@@ -1,4 +1,4 @@
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Query, Request, Response
 
@@ -13,7 +13,15 @@ from app.core.routing import errors
 from app.core.schemas import Page
 from app.dnc import service
 from app.dnc.dependencies import ListDep, WritableListDep
-from app.dnc.schemas import EntryIn, EntryOut, ListIn, ListOut, NumberLookup
+from app.dnc.schemas import (
+    DncUploadSummary,
+    EntryIn,
+    EntryOut,
+    ListIn,
+    ListOut,
+    ListPatch,
+    NumberLookup,
+)
 from app.numbers.dependencies import Phone
 from app.numbers.errors import InvalidPhone
 from app.uploads import service as uploads
@@ -21,11 +29,59 @@ from app.uploads.dependencies import UploadRunnerDep
 from app.uploads.schemas import UploadOut
 
 router = make_v1_router(tags=["DNC lists"])
+LIST_EXAMPLE: dict[str, Any] = {
+    "id": "lst_0x9Qe2VbK7mT4aLpR",
+    "name": "Texas no-call list",
+    "scope": "tenant",
+    "tenant_id": "ten_1PW5YeL8GWGfC5dL8",
+    "description": "Texas PUC, quarterly",
+    "kind": "registry",
+    "refreshed_at": "2026-10-01T06:12:40Z",
+    "max_age_days": 92,
+    "stale_at": "2027-01-01T06:12:40Z",
+    "stale": False,
+    "entry_count": 412093,
+    "created_at": "2026-04-01T06:10:02Z",
+    "updated_at": "2026-10-01T06:12:40Z",
+}
+UPLOADS_EXAMPLE: dict[str, Any] = {
+    "data": [
+        {
+            "id": "upl_1bV7cYw3Jq0rTn5Ks",
+            "kind": "dnc",
+            "mode": "replace",
+            "status": "running",
+            "phase": "merging",
+            "rows_read": 254000000,
+            "rows_accepted": 0,
+            "rows_rejected": 12,
+            "rows_duplicate": 0,
+            "rows_added": 0,
+            "rows_removed": 0,
+            "created_at": "2026-12-01T04:00:03Z",
+            "finished_at": None,
+            "failure": None,
+            "list_id": "lst_0FtcNat1onalDnc00",
+            "list_name": "FTC National DNC Registry",
+        }
+    ],
+    "next_cursor": "WyIyMDI2LTEyLTAxVDA0OjAwOjAzKzAwOjAwIiwgInVwbF8xYlY3Y1l3M0pxMHJUbjVLcyJd",
+}
+
+
+def _example(value: dict[str, Any], status: str = "200") -> dict[int | str, dict[str, Any]]:
+    return {status: {"content": {"application/json": {"example": value}}}}
+
+
 Reader = Annotated[Principal, Depends(require(Scope.DNC_READ))]
 Writer = Annotated[Principal, Depends(require(Scope.DNC_WRITE))]
 
 
-@router.post("/dnc/lists", status_code=201, responses=errors(*AUTH_ERRORS, Conflict, NotFound))
+@router.post(
+    "/dnc/lists",
+    status_code=201,
+    responses={**errors(*AUTH_ERRORS, Conflict, NotFound), **_example(LIST_EXAMPLE, "201")},
+)
 async def create_list(
     body: ListIn,
     principal: Writer,
@@ -45,10 +101,24 @@ async def list_lists(principal: Reader, session: SessionDep, page: PageDep) -> P
     return Page(data=data, next_cursor=cursor)
 
 
-@router.get("/dnc/lists/{list_id}", responses=errors(*AUTH_ERRORS, NotFound))
+@router.get(
+    "/dnc/lists/{list_id}", responses={**errors(*AUTH_ERRORS, NotFound), **_example(LIST_EXAMPLE)}
+)
 async def get_list(_: Reader, dnc_list: ListDep) -> ListOut:
     """One DNC list."""
     return service.list_out(dnc_list)
+
+
+@router.patch(
+    "/dnc/lists/{list_id}", responses={**errors(*AUTH_ERRORS, NotFound), **_example(LIST_EXAMPLE)}
+)
+async def update_list(
+    body: ListPatch, principal: Writer, session: SessionDep, dnc_list: WritableListDep
+) -> ListOut:
+    """Change a list's kind, description or maximum age (only the fields given; audited)."""
+    return await service.update_list(
+        session=session, principal=principal, dnc_list=dnc_list, data=body
+    )
 
 
 @router.delete(
@@ -166,6 +236,35 @@ async def upload_numbers(
         force=force,
         column=column,
     )
+
+
+UploadStatus = Literal["queued", "running", "succeeded", "failed"]
+
+
+@router.get("/dnc/uploads", responses={**errors(*AUTH_ERRORS), **_example(UPLOADS_EXAMPLE)})
+async def list_uploads(
+    principal: Reader,
+    session: SessionDep,
+    runner: UploadRunnerDep,
+    page: PageDep,
+    status: Annotated[
+        list[UploadStatus] | None,
+        Query(description="Only uploads in these states (repeat it for several)."),
+    ] = None,
+    list_id: Annotated[
+        str | None, Query(max_length=40, description="Only uploads into this list.")
+    ] = None,
+) -> Page[DncUploadSummary]:
+    """DNC uploads the caller may read, newest first, without their row errors."""
+    data, cursor = await service.list_uploads(
+        runner=runner,
+        session=session,
+        principal=principal,
+        statuses=status or [],
+        list_id=list_id,
+        page=page,
+    )
+    return Page(data=data, next_cursor=cursor)
 
 
 @router.get("/dnc/uploads/{upload_id}", responses=errors(*AUTH_ERRORS, NotFound))

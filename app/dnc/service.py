@@ -1,7 +1,9 @@
-"""DNC lists and single entries; the cross-list lookup."""
+"""DNC lists (kinds and freshness included) and single entries; the cross-list lookup; the
+registry lists' ages for operators; the listing of DNC uploads."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, or_
@@ -10,22 +12,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.errors import ScopeRequired
 from app.auth.principal import Principal, Scope
 from app.auth.scoping import existing_tenant, visible_to
+from app.core.errors import ValidationFailed
 from app.core.ids import new_id
 from app.core.pagination import PageRequest, cut_page, decode_number_cursor, opaque
 from app.dnc import repository
 from app.dnc.errors import ListNameTaken, ListNotFound, NumberNotListed
-from app.dnc.models import DncEntry, DncList
+from app.dnc.freshness import list_kind, registry_age, stale_at
+from app.dnc.models import REGISTRY_MAX_AGE_DAYS, DncEntry, DncList
 from app.dnc.schemas import (
+    DncUploadSummary,
     EntryIn,
     EntryOut,
     ListIn,
     ListMatch,
     ListOut,
+    ListPatch,
     NumberEntry,
     NumberLookup,
+    RegistryAge,
 )
 from app.events.repository import record_event
 from app.numbers.parsing import PhoneNumber
+from app.uploads import service as uploads
+from app.uploads.dependencies import UploadRunner
 
 
 def readable(principal: Principal) -> ColumnElement[bool]:
@@ -33,22 +42,38 @@ def readable(principal: Principal) -> ColumnElement[bool]:
     return or_(DncList.tenant_id.is_(None), visible_to(principal, DncList.tenant_id))
 
 
-def list_out(row: DncList) -> ListOut:
-    """A list as the API shows it."""
-    return ListOut.model_validate(row, from_attributes=True)
+def list_out(row: DncList, now: datetime | None = None) -> ListOut:
+    """A list as the API shows it, its freshness as of `now` (default: now)."""
+    until = stale_at(row.refreshed_at, row.max_age_days)
+    at = now or datetime.now(UTC)
+    return ListOut(
+        id=row.id,
+        name=row.name,
+        scope=row.scope,
+        tenant_id=row.tenant_id,
+        description=row.description,
+        kind=list_kind(row.kind),
+        refreshed_at=row.refreshed_at,
+        max_age_days=row.max_age_days,
+        stale_at=until,
+        stale=until is not None and at > until,
+        entry_count=row.entry_count,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
 
 
 async def _event(
     session: AsyncSession,
     principal: Principal,
-    kind: str,
+    event_type: str,
     target: str,
     dnc_list: DncList,
     **details: object,
 ) -> None:
     await record_event(
         session,
-        type=kind,
+        type=event_type,
         target=target,
         tenant_id=dnc_list.tenant_id,
         actor_key_id=principal.key_id,
@@ -72,11 +97,74 @@ async def create_list(
         scope=data.scope,
         name=data.name,
         description=data.description,
+        kind=data.kind,
+        max_age_days=_max_age(data.kind, data.max_age_days),
     )
     if row is None:
         raise ListNameTaken(f"A list named {data.name!r} already exists here.")
     await _event(
-        session, principal, "dnc_list.created", row.id, row, name=row.name, scope=row.scope
+        session,
+        principal,
+        "dnc_list.created",
+        row.id,
+        row,
+        name=row.name,
+        scope=row.scope,
+        kind=row.kind,
+        max_age_days=row.max_age_days,
+    )
+    return list_out(row)
+
+
+def _max_age(kind: str, given: int | None) -> int | None:
+    """A registry list's maximum age (31 days unless given); none for other kinds."""
+    if kind != "registry":
+        return None
+    return REGISTRY_MAX_AGE_DAYS if given is None else given
+
+
+async def update_list(
+    *, session: AsyncSession, principal: Principal, dnc_list: DncList, data: ListPatch
+) -> ListOut:
+    """A partial change of kind, description and maximum age (`dnc_list` locked, as
+    `visible_list(..., to_change=True)` gave it); one `dnc_list.updated` event says what
+    changed, old and new. Nothing given, or nothing different: no change, no event."""
+    given = data.model_fields_set
+    kind = data.kind if data.kind is not None else dnc_list.kind
+    if "max_age_days" in given and data.max_age_days is not None and kind != "registry":
+        raise ValidationFailed.field(
+            "max_age_days",
+            "registry lists only",
+            f"max_age_days is for registry lists only; this list is {kind} "
+            "(send kind: registry with it to make it one).",
+        )
+    if "max_age_days" in given:
+        max_age = _max_age(kind, data.max_age_days)
+    elif kind == dnc_list.kind:
+        max_age = dnc_list.max_age_days
+    else:
+        max_age = _max_age(kind, None)
+    new = {
+        "kind": kind,
+        "description": data.description if data.description is not None else dnc_list.description,
+        "max_age_days": max_age,
+    }
+    old = {name: getattr(dnc_list, name) for name in new}
+    changes = {name: {"old": old[name], "new": new[name]} for name in new if new[name] != old[name]}
+    if not changes:
+        return list_out(dnc_list)
+    row = await repository.update_list(
+        session, dnc_list.id, **{name: new[name] for name in changes}
+    )
+    await _event(
+        session,
+        principal,
+        "dnc_list.updated",
+        row.id,
+        row,
+        name=row.name,
+        kind=row.kind,
+        changes=changes,
     )
     return list_out(row)
 
@@ -108,6 +196,7 @@ async def delete_list(*, session: AsyncSession, principal: Principal, dnc_list: 
         "dnc_list.deleted",
         dnc_list.id,
         dnc_list,
+        kind=dnc_list.kind,
         entry_count=dnc_list.entry_count,
     )
 
@@ -190,15 +279,16 @@ async def lookup(
         at=datetime.now(UTC),
     )
     matches = [
-        ListMatch(list_id=lst.id, list_name=lst.name, scope=lst.scope, listed_at=entry.listed_at)
+        ListMatch(
+            list_id=lst.id,
+            list_name=lst.name,
+            kind=list_kind(lst.kind),
+            scope=lst.scope,
+            listed_at=entry.listed_at,
+        )
         for lst, entry in rows
     ]
     return NumberLookup(phone=number.e164, listed=bool(matches), lists=matches)
-
-
-# API-2.md section 12 gives lists a kind; until kinds are stored, every list is what the spec
-# makes the lists that exist before them: `internal`
-LIST_KIND = "internal"
 
 
 async def number_entries(
@@ -211,7 +301,7 @@ async def number_entries(
         NumberEntry(
             list_id=lst.id,
             list_name=lst.name,
-            kind=LIST_KIND,
+            kind=list_kind(lst.kind),
             scope=lst.scope,
             listed_at=entry.listed_at,
             reason=entry.reason,
@@ -226,11 +316,22 @@ async def list_names(*, session: AsyncSession, list_ids: list[str]) -> dict[str,
     return await repository.list_names(session, sorted(set(list_ids)))
 
 
-async def global_list_for_import(session: AsyncSession, name: str) -> str:
+async def global_list_for_import(
+    session: AsyncSession, name: str, *, kind: str | None = None, max_age_days: int | None = None
+) -> str:
     """The live global list of that name (`callguard dnc import --list-name`), created on
-    first use by the operator's command line (no key: the event has no actor)."""
+    first use by the operator's command line (no key: the event has no actor), of `kind`
+    (default internal) and `max_age_days` (registry only; 31 unless given)."""
+    made_kind = kind or "internal"
     row = await repository.insert_list(
-        session, id=new_id("lst"), tenant_id=None, scope="global", name=name, description=""
+        session,
+        id=new_id("lst"),
+        tenant_id=None,
+        scope="global",
+        name=name,
+        description="",
+        kind=made_kind,
+        max_age_days=_max_age(made_kind, max_age_days),
     )
     if row is None:
         found = await repository.live_global_list(session, name)
@@ -242,6 +343,66 @@ async def global_list_for_import(session: AsyncSession, name: str) -> str:
         target=row.id,
         tenant_id=None,
         actor_key_id=None,
-        details={"name": name, "scope": "global"},
+        details={
+            "list_id": row.id,
+            "name": name,
+            "scope": "global",
+            "kind": row.kind,
+            "max_age_days": row.max_age_days,
+        },
     )
     return row.id
+
+
+def import_mismatch(row: DncList, *, kind: str | None, max_age_days: int | None) -> str | None:
+    """Why `callguard dnc import --kind/--max-age-days` does not fit an existing list (None:
+    it does). The command line never changes a list's kind: PATCH does, audited."""
+    if kind is not None and row.kind != kind:
+        return (
+            f"the list {row.id} is {row.kind}, not {kind}; change its kind with "
+            f"PATCH /v1/dnc/lists/{row.id} first."
+        )
+    if max_age_days is not None and row.max_age_days != max_age_days:
+        return (
+            f"the list {row.id} has max_age_days {row.max_age_days}, not {max_age_days}; change "
+            f"it with PATCH /v1/dnc/lists/{row.id} first."
+        )
+    return None
+
+
+async def registry_ages(*, session: AsyncSession, now: datetime | None = None) -> list[RegistryAge]:
+    """Every live registry list's age and freshness at `now` (default: now), the first to be
+    (or that was) stale first: one read of the few registry rows of dnc_lists (/readyz,
+    /metrics)."""
+    at = now or datetime.now(UTC)
+    ages = [registry_age(row, at) for row in await repository.live_registry_lists(session)]
+    return sorted(ages, key=lambda age: (age.stale_at, age.list_id))
+
+
+async def list_uploads(
+    *,
+    runner: UploadRunner,
+    session: AsyncSession,
+    principal: Principal,
+    statuses: Sequence[str],
+    list_id: str | None,
+    page: PageRequest,
+) -> tuple[list[DncUploadSummary], str | None]:
+    """DNC uploads the caller may read (its tenant's lists' and global ones; every one for the
+    platform), newest first, each with its list's name."""
+    data, cursor = await uploads.list_uploads(
+        runner=runner,
+        session=session,
+        kind="dnc",
+        out=DncUploadSummary,
+        statuses=statuses,
+        tenant_id=principal.tenant_id,
+        every_tenant=principal.is_admin,
+        with_global=True,
+        list_id=list_id,
+        page=page,
+    )
+    names = await repository.list_names(session, sorted({u.list_id for u in data}))
+    for upload in data:
+        upload.list_name = names.get(upload.list_id)
+    return data, cursor

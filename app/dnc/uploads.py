@@ -19,7 +19,9 @@ class DncTarget:
 
     async def merge(self, raw: Any, mode: str) -> tuple[int, int]:
         added, removed = await repository.merge_upload(raw, mode, self.seq)
-        await repository.adjust_count_on(raw, self.list_id, added - removed)
+        # a remove takes numbers off but brings no new copy of the registry: no refresh
+        refreshed = mode in ("append", "replace")
+        await repository.adjust_count_on(raw, self.list_id, added - removed, refreshed=refreshed)
         return added, removed
 
 

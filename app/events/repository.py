@@ -84,6 +84,14 @@ async def record_event_on(
     return at
 
 
+async def events_by_ids(session: AsyncSession, ids: Sequence[str]) -> list[ChangeEvent]:
+    """The events of these ids that exist, in no particular order (webhook deliveries)."""
+    if not ids:
+        return []
+    stmt = select(ChangeEvent).where(ChangeEvent.id.in_(list(ids)))
+    return list((await session.scalars(stmt)).all())
+
+
 def event_filter(
     tenant_id: str | None,
     every_tenant: bool,

@@ -6,7 +6,7 @@ from app.auth.dependencies import OptionalTenantDep, require
 from app.auth.errors import AUTH_ERRORS
 from app.auth.principal import Principal, Scope
 from app.auth.routing import make_v1_router
-from app.core.dependencies import SessionDep
+from app.core.dependencies import ReadSessionDep
 from app.core.errors import NotFound
 from app.core.pagination import PageDep
 from app.core.routing import errors
@@ -78,6 +78,24 @@ EXAMPLE: dict[str, Any] = {
                 "reason": "asked on the phone",
             },
         },
+        {
+            "at": "2026-11-02T16:40:00Z",
+            "type": "consent.granted",
+            "summary": "Consent to calls and texts given (an inquiry).",
+            "details": {
+                "consent_id": "cns_4Fh2Kq9LmP0sT7vX",
+                "basis": "ebr_inquiry",
+                "channel": "all",
+                "obtained_at": "2026-11-02T16:40:00Z",
+                "expires_at": "2027-02-02T16:40:00Z",
+                "revoked_at": None,
+                "source": "web form",
+                "evidence": "https://crm.example.com/leads/8812",
+                "recorded_at": "2026-11-02T16:41:07Z",
+                "actor_key_id": "key_7Hc2",
+                "upload_id": None,
+            },
+        },
     ],
     "next_cursor": None,
 }
@@ -91,18 +109,19 @@ EXAMPLE: dict[str, Any] = {
     },
 )
 async def number_history(
-    number: Phone, _: Auditor, session: SessionDep, tenant_id: OptionalTenantDep, page: PageDep
+    number: Phone, _: Auditor, session: ReadSessionDep, tenant_id: OptionalTenantDep, page: PageDep
 ) -> NumberHistory:
     """A number's state now and its timeline, newest first, for the tenant's checks.
 
-    `now`: the live lists holding it (global and the tenant's), its opt-out state per channel;
-    `consents` is always empty and `attempts_24h` always 0 until consents and call attempts
+    `now`: the live lists holding it (global and the tenant's), its opt-out state per channel,
+    the tenant's consents in force now; `attempts_24h` is always 0 until call attempts
     exist. `data`, newest first by when each thing happened, paged with `cursor`: `check`
     (every decision, by decision time, with its `at`, outcome and error in `details`),
     `dnc.added` / `dnc.removed` (single-number changes of its lists, and the `listed_at` of a
     current entry that no change records, such as one from a bulk upload: `event_id` null),
-    `optout` / `optin` (by when they occurred). A platform key naming no tenant sees the
-    platform's own checks, which only global lists decide.
+    `optout` / `optin` (by when they occurred), `consent.granted` (by its `obtained_at`,
+    uploaded ones too) / `consent.revoked` (by its `revoked_at`). A platform key naming no
+    tenant sees the platform's own checks, which only global lists decide.
     """
     return await service.number_history(
         session=session, tenant_id=tenant_id, number=number, page=page

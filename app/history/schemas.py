@@ -2,17 +2,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from app.consents.schemas import ConsentOut
 from app.core.schemas import UtcDatetime
 
-ItemType = Literal["check", "dnc.added", "dnc.removed", "optout", "optin"]
+ItemType = Literal[
+    "check", "dnc.added", "dnc.removed", "optout", "optin", "consent.granted", "consent.revoked"
+]
 
 
 class ListHolding(BaseModel):
     list_id: str
     list_name: str
     kind: str = Field(
-        description="`registry`, `internal` or `litigator`; every list is `internal` until list "
-        "kinds exist."
+        description="The list's kind: `registry`, `internal` or `litigator` (API-2.md section 12)."
     )
     scope: str
     listed_at: UtcDatetime
@@ -29,8 +31,9 @@ class NumberNow(BaseModel):
         "tenant's checks: global lists and the tenant's own."
     )
     opted_out: ChannelsNow
-    consents: list[dict[str, Any]] = Field(
-        description="Consents in force: always empty until consents exist (API-2.md section 13)."
+    consents: list[ConsentOut] = Field(
+        description="The tenant's consents for the number in force now, newest obtained first "
+        "(API-2.md section 13)."
     )
     attempts_24h: int = Field(
         description="Call attempts in the last 24 hours: always 0 until attempts exist "

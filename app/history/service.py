@@ -1,11 +1,13 @@
-"""A number's history: the lists holding it and its opt-out state now, and one timeline of its
-check decisions, single-number DNC changes and opt-out events, newest first.
+"""A number's history: the lists holding it, its opt-out state and its consents in force now,
+and one timeline of its check decisions, single-number DNC changes, opt-out events and consents
+granted and revoked, newest first.
 
 Each source is read through its owner's repository or service, newest first from the page's
 cursor, at most a page and one more; the merge keeps the newest page and one more, so every
 source costs one index range read whatever the number's history holds. Items are ordered by
-(instant, key), the key being the item's own id (check, event, opt-out event, or for a current
-entry its list's id), all compared byte by byte in SQL and in Python alike.
+(instant, key), the key being the item's own id (check, event, opt-out event, consent (a
+revocation: its consent's id and `.revoked`), or for a current entry its list's id), all
+compared byte by byte in SQL and in Python alike.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.checks import repository as checks
+from app.consents import service as consents
+from app.consents.schemas import ConsentOut
 from app.core.pagination import PageRequest, cut_page
 from app.core.schemas import rfc3339_utc
 from app.dnc import service as dnc
@@ -37,6 +41,11 @@ from app.optouts.schemas import RecordedOptOutEvent
 
 ADDED, REMOVED = "dnc_number.added", "dnc_number.removed"  # change events of a number
 CONTACT = {"voice": "calls", "sms": "texts", "all": "calls and texts"}
+BASIS_TEXT = {
+    "express_written_consent": "express written consent",
+    "ebr_transaction": "a transaction",
+    "ebr_inquiry": "an inquiry",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +166,34 @@ def _optout(event: RecordedOptOutEvent) -> _Item:
     )
 
 
+def _consent(change: consents.ConsentChange) -> _Item:
+    consent = change.consent
+    contact = CONTACT.get(consent.channel, consent.channel)
+    basis = BASIS_TEXT.get(consent.basis, consent.basis)
+    granted = change.change == "granted"
+    return _Item(
+        at=change.at,
+        key=change.key,
+        type="consent.granted" if granted else "consent.revoked",
+        summary=f"Consent to {contact} given ({basis})."
+        if granted
+        else f"Consent to {contact} revoked ({basis}).",
+        details={
+            "consent_id": consent.id,
+            "basis": consent.basis,
+            "channel": consent.channel,
+            "obtained_at": _time(consent.obtained_at),
+            "expires_at": _time(consent.expires_at),
+            "revoked_at": _time(consent.revoked_at),
+            "source": consent.source,
+            "evidence": consent.evidence,
+            "recorded_at": _time(consent.created_at),
+            "actor_key_id": consent.created_by if granted else consent.revoked_by,
+            "upload_id": consent.upload_id,
+        },
+    )
+
+
 async def _listings(
     session: AsyncSession,
     number: PhoneNumber,
@@ -191,10 +228,16 @@ async def number_history(
     entries = await dnc.number_entries(session=session, number=number, tenant_id=tenant_id)
     opted_out = ChannelsNow(voice=False, sms=False)
     optout_events: list[RecordedOptOutEvent] = []
-    if tenant_id is not None:  # opt-outs are a tenant's
+    in_force: list[ConsentOut] = []
+    consent_changes: list[consents.ConsentChange] = []
+    if tenant_id is not None:  # opt-outs and consents are a tenant's
         state = await optouts.opted_out_now(session=session, tenant_id=tenant_id, number=number)
         opted_out = ChannelsNow(voice=state.voice, sms=state.sms)
         optout_events = await optouts.history_page(
+            session=session, tenant_id=tenant_id, number=number, before=page.after, limit=wanted
+        )
+        in_force = await consents.in_force(session=session, tenant_id=tenant_id, number=number)
+        consent_changes = await consents.history_page(
             session=session, tenant_id=tenant_id, number=number, before=page.after, limit=wanted
         )
     records = await checks.number_records(
@@ -215,6 +258,7 @@ async def number_history(
         *(_check(row) for row in records),
         *(_dnc_change(event, names) for event in changes),
         *(_optout(event) for event in optout_events),
+        *(_consent(change) for change in consent_changes),
         *await _listings(session, number, tenant_id, entries, page),
     ]
     items.sort(key=_position, reverse=True)
@@ -235,7 +279,7 @@ async def number_history(
                 if entry.expires_at is None or entry.expires_at > now
             ],
             opted_out=opted_out,
-            consents=[],
+            consents=in_force,
             attempts_24h=0,
         ),
         data=[

@@ -1,14 +1,15 @@
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Query, Request, Response
 
-from app.auth.dependencies import TenantDep, require
+from app.auth.dependencies import OptionalTenantDep, TenantDep, require
 from app.auth.errors import AUTH_ERRORS
 from app.auth.principal import Principal, Scope
 from app.auth.routing import make_v1_router
 from app.core.channels import Channel as CheckChannel
 from app.core.dependencies import SessionDep
 from app.core.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
+from app.core.pagination import PageDep
 from app.core.routing import errors
 from app.core.schemas import Page
 from app.numbers.dependencies import Phone, in_service
@@ -25,7 +26,7 @@ from app.optouts.schemas import (
 )
 from app.uploads import service as uploads
 from app.uploads.dependencies import UploadRunnerDep
-from app.uploads.schemas import OptOutUploadOut
+from app.uploads.schemas import OptOutUploadOut, OptOutUploadSummary
 
 router = make_v1_router(tags=["Opt-outs"])
 Reader = Annotated[Principal, Depends(require(Scope.OPTOUTS_READ))]
@@ -63,6 +64,68 @@ async def opt_in(
         number=number,
         channel=channel,
     )
+
+
+UPLOADS_EXAMPLE: dict[str, Any] = {
+    "data": [
+        {
+            "id": "upl_0Qm3TzW8vJr5Kc2Lp",
+            "kind": "optout",
+            "mode": "append",
+            "status": "succeeded",
+            "phase": None,
+            "rows_read": 1200,
+            "rows_accepted": 1196,
+            "rows_rejected": 4,
+            "rows_duplicate": 0,
+            "rows_added": 1190,
+            "rows_removed": 0,
+            "created_at": "2026-12-02T15:40:11Z",
+            "finished_at": "2026-12-02T15:40:12Z",
+            "failure": None,
+            "channel": "sms",
+            "source": "sms_stop",
+        }
+    ],
+    "next_cursor": None,
+}
+
+
+# before /opt-outs/{phone}: routes are matched in order, and "uploads" is no phone number
+@router.get(
+    "/opt-outs/uploads",
+    responses={
+        **errors(*AUTH_ERRORS, NotFound),
+        "200": {"content": {"application/json": {"example": UPLOADS_EXAMPLE}}},
+    },
+)
+async def list_opt_out_uploads(
+    _: Reader,
+    session: SessionDep,
+    tenant: OptionalTenantDep,
+    runner: UploadRunnerDep,
+    page: PageDep,
+    status: Annotated[
+        list[Literal["queued", "running", "succeeded", "failed"]] | None,
+        Query(description="Only uploads in these states (repeat it for several)."),
+    ] = None,
+) -> Page[OptOutUploadSummary]:
+    """The tenant's bulk opt-out uploads, newest first, without their row errors.
+
+    A platform key names the tenant with `tenant_id`, or sees every tenant's without it.
+    """
+    data, cursor = await uploads.list_uploads(
+        runner=runner,
+        session=session,
+        kind="optout",
+        out=OptOutUploadSummary,
+        statuses=status or [],
+        tenant_id=tenant,
+        every_tenant=tenant is None,  # only a platform key acts for no tenant
+        with_global=False,
+        page=page,
+    )
+    return Page(data=data, next_cursor=cursor)
 
 
 @router.get("/opt-outs/{phone}", responses=errors(*AUTH_ERRORS, InvalidPhone, NotFound))

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI
 
 from app.core.dependencies import from_app
-from app.uploads.runner import UploadRunner
+from app.uploads.runner import UploadRunner as UploadRunner  # its type, for services
 
 
 def upload_runner_of(app: FastAPI) -> UploadRunner:

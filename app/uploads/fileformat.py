@@ -8,8 +8,9 @@ reads tens of millions of rows.
 from __future__ import annotations
 
 import csv
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple, Protocol
 
 from app.numbers.parsing import STRIP_SEPARATORS, national_problem
 
@@ -56,14 +57,19 @@ def _is_ftc(line: str) -> bool:
     return len(npa) == 3 and len(rest) == 7 and npa.isdigit() and rest.isdigit()
 
 
+def header_names(first_line: str) -> list[str]:
+    """A CSV header's column names, trimmed and in lower case."""
+    try:
+        header = next(csv.reader([first_line]))
+    except csv.Error as exc:
+        raise FileFormatError(f"the first line is not a readable CSV header ({exc})") from None
+    return [name.strip().strip('"').lower() for name in header]
+
+
 def detect(first_line: str, column: str | None) -> Layout:
     """Decide the layout from the first non-blank line (BOM and line ending already gone)."""
     if column is not None or ("," in first_line and any(c.isalpha() for c in first_line)):
-        try:
-            header = next(csv.reader([first_line]))
-        except csv.Error as exc:
-            raise FileFormatError(f"the first line is not a readable CSV header ({exc})") from None
-        names = [name.strip().strip('"').lower() for name in header]
+        names = header_names(first_line)
         wanted = [column.lower()] if column is not None else list(PHONE_COLUMNS)
         for name in wanted:
             if name in names:
@@ -91,3 +97,45 @@ def values(layout: Layout, lines: Iterable[tuple[int, str]]) -> Iterator[tuple[i
                 yield number, line
                 continue
             yield number, row[layout.column] if layout.column < len(row) else ""
+
+
+# Kinds whose rows carry several columns (consents) read their file as a CSV with a header, each
+# data row turned into a line of COPY text for the staging table the kind declares, by the
+# parser the kind gives (its owner's `uploads.py`). The numbers-only kinds never come here.
+
+
+class Rejected(NamedTuple):
+    """Why a row is rejected, and the value that made it so (shown in the upload's errors)."""
+
+    reason: str
+    value: str
+
+
+class RowParser(Protocol):
+    """How a kind with several columns a row reads its file."""
+
+    # the staging table's columns, (name, SQL type), in the order each COPY line gives them
+    columns: Sequence[tuple[str, str]]
+
+    def header(self, names: Sequence[str]) -> str | None:
+        """Take the header's names (trimmed, lower case); why the file cannot be read as this
+        kind (a column it needs is missing), or None."""
+        ...
+
+    def parse(self, fields: Sequence[str]) -> str | Rejected:
+        """A data row's fields: its line of COPY text (ending in a newline), or why not."""
+        ...
+
+
+def records(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, list[str] | None, str]]:
+    """(line number, its CSV fields or None if they cannot be read, the line) for each data
+    row; blank lines are skipped."""
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            row = next(csv.reader([line]), [])
+        except csv.Error:  # e.g. a field over the csv module's size limit: a bad row
+            yield number, None, line
+            continue
+        yield number, row, line

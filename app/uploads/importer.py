@@ -5,7 +5,10 @@ state and its change event.
 Until that transaction commits, checks see the list as it was; a crash, a kill or a lost
 connection rolls it back, and the sweeper turns the orphaned upload into `failed` once its
 heartbeat stops. What an upload merges into is its kind's `Target`, given by the feature that
-owns those tables (app/dnc/uploads.py, app/optouts/uploads.py): this package knows none of them.
+owns those tables (app/dnc/uploads.py, app/optouts/uploads.py, app/consents/uploads.py): this
+package knows none of them. A kind whose rows have several columns (consents) also gives a
+`RowParser`: its file is a CSV with a header, staged into `upload_rows` (the columns the parser
+declares, identical rows once) instead of `upload_numbers`.
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.db import plain_url
 from app.events.repository import record_event_on
+from app.reference.snapshot import Snapshot
 from app.uploads import repository
 from app.uploads.errors import UploadFailed
 from app.uploads.fileformat import FileFormatError
+from app.uploads.fileformat import Rejected as Rejected
+from app.uploads.fileformat import RowParser as RowParser
 from app.uploads.reading import ChunkReader
 
 HEARTBEAT_S = 3.0
@@ -49,13 +55,17 @@ class Target(Protocol):
     details: dict[str, object]
 
     async def merge(self, raw: Any, mode: str) -> tuple[int, int]:
-        """Set-based from `upload_numbers`: (rows added, rows removed)."""
+        """Set-based from `upload_numbers` (or, for a kind with a `RowParser`, `upload_rows`):
+        (rows added, rows removed)."""
         ...
 
 
 # the upload's row -> its target, on the upload's connection (it may lock the target's row)
 TargetFactory = Callable[[Any, Mapping[str, Any]], Awaitable[Target]]
 Targets = Mapping[str, TargetFactory]
+# the reference snapshot -> the parser of a kind whose rows have several columns
+RowParserFactory = Callable[[Snapshot], RowParser]
+RowKinds = Mapping[str, RowParserFactory]
 Progress = Callable[[int, int], None]  # (rows read, rows rejected) so far
 
 
@@ -101,11 +111,16 @@ async def run_upload(
     targets: Targets,
     on_progress: Progress | None = None,
     max_bytes: int | None = None,
+    row_kinds: RowKinds | None = None,
+    snapshot: Snapshot | None = None,
 ) -> None:
-    """`max_bytes`: the most the file may hold once decompressed (None: no limit)."""
+    """`max_bytes`: the most the file may hold once decompressed (None: no limit).
+    `row_kinds`: the kinds whose rows have several columns, whose parsers are made from
+    `snapshot` (needed for them only)."""
+    parsers = _Parsers(row_kinds or {}, snapshot)
     try:
         await repository.mark_running(engine, upload_id)
-        await _run(engine, upload_id, spool, in_service, targets, on_progress, max_bytes)
+        await _run(engine, upload_id, spool, in_service, targets, on_progress, max_bytes, parsers)
     except UploadFailed as exc:
         await _fail(engine, upload_id, exc.failure)
     except FileFormatError as exc:
@@ -121,6 +136,19 @@ async def run_upload(
         spool.unlink(missing_ok=True)
 
 
+class _Parsers:
+    def __init__(self, kinds: RowKinds, snapshot: Snapshot | None) -> None:
+        self.kinds = kinds
+        self.snapshot = snapshot
+
+    def of(self, kind: str) -> RowParser | None:
+        factory = self.kinds.get(kind)
+        if factory is None:
+            return None
+        assert self.snapshot is not None, "a kind with a row parser needs the snapshot"
+        return factory(self.snapshot)
+
+
 async def _fail(engine: AsyncEngine, upload_id: str, failure: Mapping[str, object]) -> None:
     with contextlib.suppress(Exception):  # the sweeper fails it later if the database is away
         await repository.mark_failed(engine, upload_id, failure)
@@ -134,6 +162,7 @@ async def _run(
     targets: Targets,
     on_progress: Progress | None,
     max_bytes: int | None,
+    parsers: _Parsers,
 ) -> None:
     # A connection of its own: the pool's carry the request timeout (client side too), and a
     # merge of tens of millions of rows runs for minutes.
@@ -144,6 +173,7 @@ async def _run(
         upload = await repository.upload_row(raw, upload_id)
         if upload is None:
             raise UploadFailed("not_found", "The upload record is gone.")
+        parser = parsers.of(upload["kind"])
         reader = await asyncio.to_thread(
             ChunkReader,
             spool,
@@ -151,6 +181,7 @@ async def _run(
             column=upload["column_name"],
             in_service=in_service,
             max_bytes=max_bytes,
+            rows=parser,
         )
         try:
             async with heartbeat(engine, upload_id, reader), raw.transaction():
@@ -164,10 +195,14 @@ async def _run(
                         yield chunk
 
                 mode = upload["mode"]
-                accepted = await repository.stage_numbers(raw, chunks(), mode=mode)
+                if parser is None:
+                    accepted = await repository.stage_numbers(raw, chunks(), mode=mode)
+                else:
+                    accepted = await repository.stage_rows(raw, chunks(), parser.columns)
                 if accepted == 0:
+                    what = "phone number" if parser is None else "row"
                     raise UploadFailed(
-                        "upload_rejected", "No valid phone number in the file; nothing changed."
+                        "upload_rejected", f"No valid {what} in the file; nothing changed."
                     )
                 if mode == "replace" and not upload["force"]:
                     _replace_safety(reader, accepted)

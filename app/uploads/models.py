@@ -19,7 +19,8 @@ from app.core.models import Base
 
 
 class Upload(Base):
-    """A bulk file: DNC numbers into a list (`kind` dnc), or a tenant's opt-outs (`optout`)."""
+    """A bulk file: DNC numbers into a list (`kind` dnc), a tenant's opt-outs (`optout`) or
+    consents (`consent`, each row with its own channel)."""
 
     __tablename__ = "uploads"
     __table_args__ = (
@@ -28,7 +29,8 @@ class Upload(Base):
             "(kind = 'dnc' AND list_id IS NOT NULL AND channel IS NULL) OR "
             f"(kind = 'optout' AND list_id IS NULL AND tenant_id IS NOT NULL "
             f"AND channel IN {sql_in(OPTOUT_CHANNELS)} AND source IN {sql_in(SOURCES)} "
-            "AND mode = 'append')",
+            "AND mode = 'append') OR "
+            "(kind = 'consent' AND list_id IS NULL AND tenant_id IS NOT NULL AND mode = 'append')",
             name="kind",
         ),
     )

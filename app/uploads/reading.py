@@ -1,5 +1,6 @@
 """Reading a spooled upload: the file (gzip or not, within its size limit) turned into chunks
-of COPY text, its bad rows counted and kept; runs in a worker thread."""
+of COPY text, its bad rows counted and kept; runs in a worker thread. A numbers-only kind (DNC,
+opt-outs) gets a number a line; a kind with a `RowParser` (consents) gets its parser's lines."""
 
 from __future__ import annotations
 
@@ -16,8 +17,12 @@ from app.uploads.fileformat import (
     MAX_LINE_CHARS,
     FileFormatError,
     Layout,
+    Rejected,
+    RowParser,
     detect,
+    header_names,
     normalize,
+    records,
     values,
 )
 
@@ -71,7 +76,9 @@ class ChunkReader:
         column: str | None,
         in_service: Collection[str],
         max_bytes: int | None = None,
+        rows: RowParser | None = None,
     ) -> None:
+        """`rows`: the kind's parser when its rows have several columns (None: numbers)."""
         with path.open("rb") as probe:  # gzip however it arrived: header, multipart or CLI
             is_gzip = is_gzip or probe.read(2) == b"\x1f\x8b"
         raw: IO[bytes] = gzip.open(path, "rb") if is_gzip else path.open("rb")  # type: ignore[assignment]
@@ -85,6 +92,7 @@ class ChunkReader:
         self._lines = self._bounded_lines()
         self._column = column
         self._in_service = in_service
+        self._parser = rows
         self._rows: Any = None
         self.rows_read = 0
         self.rows_rejected = 0
@@ -116,6 +124,12 @@ class ChunkReader:
 
     def _start(self) -> None:
         for number, line in self._lines:
+            if line.strip() and self._parser is not None:
+                problem = self._parser.header(header_names(line))
+                if problem is not None:
+                    raise FileFormatError(problem)
+                self._rows = records(self._lines)
+                return
             if line.strip():
                 layout = detect(line, self._column)
                 first = [] if layout.header_lines else [(number, line)]
@@ -126,6 +140,8 @@ class ChunkReader:
     def next_chunk(self) -> bytes | None:
         if self._rows is None:
             self._start()
+        if self._parser is not None:
+            return self._next_records(self._parser)
         out: list[str] = []
         for line_number, value in self._rows:
             result = normalize(value, self._in_service)
@@ -134,6 +150,23 @@ class ChunkReader:
                 out.append(f"{result}\n")
             else:
                 self._reject(line_number, value, result)
+            if len(out) >= CHUNK_ROWS:
+                break
+        else:
+            if not out:
+                return None
+        return "".join(out).encode()
+
+    def _next_records(self, parser: RowParser) -> bytes | None:
+        out: list[str] = []
+        parse = parser.parse
+        for line_number, fields, line in self._rows:
+            result = parse(fields) if fields is not None else Rejected("unreadable_row", line)
+            if isinstance(result, str):
+                self.rows_read += 1
+                out.append(result)
+            else:
+                self._reject(line_number, result.value, result.reason)
             if len(out) >= CHUNK_ROWS:
                 break
         else:

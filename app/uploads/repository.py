@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import defer
 
 from app.core.db import rows_in
+from app.core.pagination import PageRequest
 from app.uploads.models import Upload
 
 SORT_MEMORY = "256MB"
@@ -159,6 +161,23 @@ async def stage_numbers(raw: Any, chunks: AsyncIterator[bytes], *, mode: str) ->
     return rows_in(status)
 
 
+async def stage_rows(
+    raw: Any, chunks: AsyncIterator[bytes], columns: Sequence[tuple[str, str]]
+) -> int:
+    """COPY the file's rows into a staging table of the kind's `columns` (name, SQL type: its
+    owner's fixed words, never a client's), then identical rows once into `upload_rows`, which
+    the kind's merge reads. The count of unique rows."""
+    names = [name for name, _ in columns]
+    declared = ", ".join(f"{name} {kind}" for name, kind in columns)
+    await raw.execute(f"CREATE TEMP TABLE upload_row_staging ({declared}) ON COMMIT DROP")
+    await raw.copy_to_table("upload_row_staging", source=chunks, columns=names)
+    status = await raw.execute(
+        "CREATE TEMP TABLE upload_rows ON COMMIT DROP AS SELECT DISTINCT * FROM upload_row_staging"
+    )
+    await raw.execute("ANALYZE upload_rows")
+    return rows_in(status)
+
+
 async def mark_succeeded(
     raw: Any,
     upload_id: str,
@@ -182,3 +201,38 @@ async def mark_succeeded(
         counts["rows_duplicate"],
         json.dumps(errors),
     )
+
+
+_FRESH = {"populate_existing": True}  # read again after a sweep failed some
+
+
+async def list_uploads(
+    session: AsyncSession,
+    *,
+    kind: str,
+    statuses: Sequence[str],
+    tenant_id: str | None,
+    every_tenant: bool,
+    with_global: bool,
+    list_id: str | None,
+    page: PageRequest,
+) -> Sequence[Upload]:
+    """Uploads of this kind the caller may see, newest first, without their row errors: its
+    tenant's, global ones too when `with_global` (every one for the platform)."""
+    stmt = (
+        select(Upload)
+        .options(defer(Upload.errors, raiseload=True))
+        .where(Upload.kind == kind)
+        .order_by(Upload.created_at.desc(), Upload.id.desc())
+    )
+    if not every_tenant:
+        own = Upload.tenant_id == tenant_id
+        stmt = stmt.where(or_(Upload.tenant_id.is_(None), own) if with_global else own)
+    if statuses:
+        stmt = stmt.where(Upload.status.in_(statuses))
+    if list_id is not None:
+        stmt = stmt.where(Upload.list_id == list_id)
+    if page.after:
+        stmt = stmt.where(tuple_(Upload.created_at, Upload.id) < tuple_(*page.after))
+    rows = await session.scalars(stmt.limit(page.limit + 1), execution_options=_FRESH)
+    return rows.all()

@@ -13,7 +13,7 @@ from pathlib import Path
 from app.core.db import Database, is_unavailable
 from app.reference.snapshot import ReferenceData
 from app.uploads import repository
-from app.uploads.importer import STALE_S, Targets, run_upload, sweep_stale
+from app.uploads.importer import STALE_S, RowKinds, Targets, run_upload, sweep_stale
 from app.uploads.queue import UploadQueue
 
 ORPHAN_AFTER_S = 60  # a spooled file of an upload that has ended, untouched this long, goes
@@ -33,12 +33,15 @@ class UploadRunner:
         max_bytes: int | None = None,
         slots: int = 4,
         per_tenant: int = 1,
+        row_kinds: RowKinds | None = None,
     ) -> None:
         """`targets`: what each kind of upload merges into (given by the features that own
         those tables). `max_bytes`: the most a file may hold once decompressed (gzip), as the
-        upload limit holds its body. `slots` uploads run at once, `per_tenant` of one tenant."""
+        upload limit holds its body. `slots` uploads run at once, `per_tenant` of one tenant.
+        `row_kinds`: the parsers of the kinds whose rows have several columns (consents)."""
         self._database = database
         self.targets = targets
+        self.row_kinds = row_kinds or {}
         self.reference = reference
         self.spool_dir = spool_dir
         self.max_bytes = max_bytes
@@ -72,6 +75,8 @@ class UploadRunner:
             in_service=snapshot.in_service,
             targets=self.targets,
             max_bytes=self.max_bytes,
+            row_kinds=self.row_kinds,
+            snapshot=snapshot,
         )
 
     async def sweep_forever(self) -> None:

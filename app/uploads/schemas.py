@@ -38,3 +38,32 @@ class OptOutUploadOut(UploadBase):
 
     channel: str
     source: str
+
+
+class UploadSummary(BaseModel):
+    """An upload in a listing: where it stands and its counts, without its row errors (read the
+    one upload for those)."""
+
+    id: str
+    kind: str = Field(description="What the file is of: `dnc` numbers into a list, `optout`s, …")
+    mode: str
+    status: str = Field(description="`queued`, `running`, `succeeded` or `failed`.")
+    phase: str | None = Field(
+        default=None, description="While running: `reading` the file, then `merging` it."
+    )
+    rows_read: int
+    rows_accepted: int
+    rows_rejected: int
+    rows_duplicate: int
+    rows_added: int
+    rows_removed: int
+    created_at: UtcDatetime
+    finished_at: UtcDatetime | None
+    failure: dict[str, object] | None
+
+
+class OptOutUploadSummary(UploadSummary):
+    """A bulk opt-out upload in a listing."""
+
+    channel: str
+    source: str

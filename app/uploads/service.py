@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,12 +18,14 @@ from app.auth.routing import streamed_claim
 from app.core.db import after_commit
 from app.core.errors import UnsupportedMediaType, ValidationFailed
 from app.core.ids import new_id
+from app.core.pagination import PageRequest, cut_page
 from app.core.routing import STREAMING_BODY
 from app.uploads import repository
 from app.uploads.errors import UploadNotFound
 from app.uploads.importer import is_stale, sweep_stale
+from app.uploads.models import Upload
 from app.uploads.runner import UploadRunner
-from app.uploads.schemas import UploadBase
+from app.uploads.schemas import UploadBase, UploadSummary
 from app.uploads.spools import open_spool, private_dir
 
 TEXT_TYPES = ("text/csv", "text/plain", "application/octet-stream")
@@ -185,3 +188,43 @@ async def get_upload(
         # a global upload's rows are the platform's: a tenant sees where and why, not what
         upload.errors = [{k: v for k, v in e.items() if k != "value"} for e in upload.errors]
     return upload
+
+
+Summary = TypeVar("Summary", bound=UploadSummary)
+
+
+async def list_uploads(
+    *,
+    runner: UploadRunner,
+    session: AsyncSession,
+    kind: str,
+    out: type[Summary],
+    statuses: Sequence[str],
+    tenant_id: str | None,
+    every_tenant: bool,
+    with_global: bool,
+    page: PageRequest,
+    list_id: str | None = None,
+) -> tuple[list[Summary], str | None]:
+    """A page of the uploads of this kind the caller may see, newest first (`statuses`: any
+    of them; empty: every status). An upload whose process died reads as failed, as one read
+    alone does."""
+
+    async def read() -> Sequence[Upload]:
+        return await repository.list_uploads(
+            session,
+            kind=kind,
+            statuses=statuses,
+            tenant_id=tenant_id,
+            every_tenant=every_tenant,
+            with_global=with_global,
+            list_id=list_id,
+            page=page,
+        )
+
+    rows = await read()
+    if any(r.status in ("queued", "running") and is_stale(r.heartbeat_at) for r in rows):
+        if await sweep_stale(runner.database.engine):
+            rows = await read()
+    kept, cursor = cut_page(rows, page)
+    return [out.model_validate(row, from_attributes=True) for row in kept], cursor

@@ -66,7 +66,8 @@ def browser(chromium: str) -> Iterator[Browser]:
 def watched(browser: Browser) -> Iterator[Watched]:
     """A fresh tab at 1280x800. After the test: no console error, no uncaught exception, no CSP
     violation, and at 390x844 no sideways scrolling on the page the test ended on."""
-    context = browser.new_context(viewport=DESKTOP)
+    # UTC, whatever the machine's zone: the tests type and read times as a person in UTC would
+    context = browser.new_context(viewport=DESKTOP, timezone_id="UTC")
     context.set_default_timeout(10_000)
     page = Watched(context.new_page())
     try:

@@ -3,6 +3,7 @@ free port, a tenant seeded through the HTTP API, and Debian's Chromium driven by
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import re
@@ -11,11 +12,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from playwright.sync_api import (
@@ -26,6 +28,11 @@ from playwright.sync_api import (
     Playwright,
     ViewportSize,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from app.core.db import async_url
+
+T = TypeVar("T")
 
 CALLGUARD = str(Path(sys.executable).with_name("callguard"))
 CHROMIUM_DEFAULT = "/usr/bin/chromium"
@@ -45,6 +52,9 @@ TENANT_SCOPES = [
     "audit:read",
     "keys:write",
     "policy:write",
+    "consents:read",
+    "consents:write",
+    "webhooks:write",
 ]
 # reported to the page's console, where the tests' listener sees it as an error
 CSP_LISTENER = """
@@ -80,17 +90,41 @@ class Server:
     base: str
     admin: dict[str, str]
     log: Path
+    database: str | None = None  # its database's URL, when the tests made that database
 
     def client(self, headers: dict[str, str] | None = None) -> httpx.Client:
         return httpx.Client(base_url=self.base, headers=headers or self.admin, timeout=30)
 
+    def in_database(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> Future[T]:
+        """Runs `work` on a connection of its own to the server's database, committed at its
+        end, in a thread of its own (sync Playwright holds this thread's event loop): for what
+        no API does, such as moving a list's last refresh a month back."""
+        assert self.database, "this server's database was not made by the tests"
+        url = self.database
+
+        async def run() -> T:
+            engine = create_async_engine(async_url(url))
+            try:
+                async with engine.begin() as conn:
+                    return await work(conn)
+            finally:
+                await engine.dispose()
+
+        pool = ThreadPoolExecutor(max_workers=1)
+        try:
+            return pool.submit(asyncio.run, run())
+        finally:
+            pool.shutdown(wait=False)
+
 
 @contextmanager
-def serve(database_url: str | None) -> Iterator[Server]:
+def serve(database_url: str | None, settings: dict[str, str] | None = None) -> Iterator[Server]:
     """`callguard serve` on a free port: on `database_url` (a database of its own, empty, so
-    serve creates the first admin key and prints it), or on an embedded server of its own."""
+    serve creates the first admin key and prints it), or on an embedded server of its own;
+    `settings` are extra environment variables (CALLGUARD_WEBHOOK_ALLOW_HTTP=true, …)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLGUARD_")}
     env.pop("DATABASE_URL", None)
+    env.update(settings or {})
     with tempfile.TemporaryDirectory(prefix="callguard-console-") as tmp:
         env["CALLGUARD_DATA_DIR"] = str(Path(tmp) / "state")
         if database_url:
@@ -106,7 +140,7 @@ def serve(database_url: str | None) -> Iterator[Server]:
             secret = _admin_key(out, proc, log)
             base = f"http://127.0.0.1:{port}"
             _wait_ready(base, proc, log)
-            yield Server(base, {"Authorization": f"Bearer {secret}"}, log)
+            yield Server(base, {"Authorization": f"Bearer {secret}"}, log, database_url)
         finally:
             proc.terminate()
             try:
@@ -175,9 +209,20 @@ def seed_tenant(
     )
 
 
-def create_list(server: Server, tenant: Tenant, name: str, numbers: list[str]) -> dict[str, Any]:
+def add_key(server: Server, tenant: Tenant, key_name: str, scopes: list[str]) -> Tenant:
+    """Another key of the same tenant, with other scopes."""
+    with server.client() as admin:
+        body = {"name": key_name, "scopes": scopes, "tenant_id": tenant.id}
+        key = _ok(admin.post("/v1/api-keys", json=body))
+    headers = {"Authorization": f"Bearer {key['key']}"}
+    return Tenant(tenant.id, tenant.name, key["key"], key_name, headers)
+
+
+def create_list(
+    server: Server, tenant: Tenant, name: str, numbers: list[str], kind: str = "internal"
+) -> dict[str, Any]:
     with server.client(tenant.headers) as client:
-        created = _ok(client.post("/v1/dnc/lists", json={"name": name}))
+        created = _ok(client.post("/v1/dnc/lists", json={"name": name, "kind": kind}))
         for phone in numbers:
             _ok(
                 client.put(
@@ -221,6 +266,7 @@ class Watched:
         self.page = page
         self.problems: list[str] = []
         self.refusals: list[str] = []
+        self.answers: list[tuple[int, str]] = []  # other statuses a test expects the API to give
         page.add_init_script(CSP_LISTENER)
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.problems.append(f"uncaught: {error}"))
@@ -231,8 +277,18 @@ class Watched:
         url = str(message.location.get("url", ""))
         if API_REFUSAL.match(message.text) and "/v1/" in url:
             self.refusals.append(url)
+        elif any(
+            f"status of {status} " in message.text and url.endswith(path)
+            for status, path in self.answers
+        ):
+            self.refusals.append(url)
         else:
             self.problems.append(f"console error: {message.text} ({url})")
+
+    def expect_answer(self, status: int, path: str) -> None:
+        """A status other than 4xx that the API gives on purpose in this test, and the page
+        shows in words (a 503 refusing checks while a registry copy is stale)."""
+        self.answers.append((status, path))
 
     def sign_in(self, base: str, key: str) -> None:
         self.page.goto(f"{base}/console")

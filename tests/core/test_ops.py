@@ -24,7 +24,7 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
 async def test_readyz_reports_the_schema_revision(client: httpx.AsyncClient) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "schema_revision": head_revision()}
+    assert response.json() == {"status": "ok", "schema_revision": head_revision(), "warnings": []}
 
 
 async def test_readyz_is_unavailable_when_schema_is_behind(

@@ -20,8 +20,11 @@ export class ApiError extends Error {
 
 function url(path, query) {
   const target = new URL(`/v1${path}`, location.origin);
+  // an array is the parameter repeated (?status=queued&status=running)
   for (const [name, value] of Object.entries(query || {})) {
-    if (value !== undefined && value !== null && value !== "") target.searchParams.set(name, value);
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (one !== undefined && one !== null && one !== "") target.searchParams.append(name, one);
+    }
   }
   return target;
 }

@@ -8,9 +8,12 @@ import { Overview } from "./pages/overview.js";
 import { Lookup } from "./pages/lookup.js";
 import { Lists } from "./pages/lists.js";
 import { OptOuts } from "./pages/optouts.js";
+import { Consents } from "./pages/consents.js";
 import { Audit } from "./pages/audit.js";
 import { Rules } from "./pages/rules.js";
 import { Keys } from "./pages/keys.js";
+import { Scrubs } from "./pages/scrubs.js";
+import { Webhooks } from "./pages/webhooks.js";
 
 const PAGES = [
   {
@@ -19,14 +22,17 @@ const PAGES = [
   },
   {
     path: "lookup", title: "Number lookup", component: Lookup,
-    allowed: (me) => ["dnc:read", "optouts:read", "audit:read", "checks:write"].some((s) => allows(me, s)),
+    allowed: (me) => ["dnc:read", "optouts:read", "consents:read", "audit:read", "checks:write"].some((s) => allows(me, s)),
   },
   { path: "lists", title: "DNC lists", component: Lists, allowed: (me) => allows(me, "dnc:read") },
   { path: "optouts", title: "Opt-outs", component: OptOuts, allowed: (me) => allows(me, "optouts:read") },
+  { path: "consents", title: "Consents", component: Consents, allowed: (me) => allows(me, "consents:read") },
+  { path: "scrubs", title: "Scrubs", component: Scrubs, allowed: (me) => allows(me, "checks:write") },
   { path: "audit", title: "Audit", component: Audit, allowed: (me) => allows(me, "audit:read") },
   // any key may read the calling rules; editing the policy needs policy:write (the page says so)
   { path: "rules", title: "Rules", component: Rules, allowed: () => true },
   { path: "keys", title: "Keys", component: Keys, allowed: (me) => allows(me, "keys:write") },
+  { path: "webhooks", title: "Webhooks", component: Webhooks, allowed: (me) => allows(me, "webhooks:write") },
 ];
 
 function parseHash() {
@@ -96,6 +102,8 @@ function Console() {
   const [checking, setChecking] = useState(!!storedKey());
   const [notice, setNotice] = useState(null);
   const route = useHash();
+  // another page opens at its top, not where the last one was scrolled to
+  useEffect(() => window.scrollTo(0, 0), [route.path]);
 
   useEffect(() => {
     if (storedKey()) {

@@ -10,9 +10,12 @@ const SCOPES = {
   "dnc:write": "Change Do-Not-Call lists",
   "optouts:read": "Read opt-outs",
   "optouts:write": "Record opt-outs and opt-ins",
+  "consents:read": "Read consents",
+  "consents:write": "Record and revoke consents",
   "audit:read": "Read the audit trail",
   "keys:write": "Manage API keys",
   "policy:write": "Change the calling policy",
+  "webhooks:write": "Manage webhooks (messages to your own systems)",
   admin: "Platform administrator (everything, every tenant)",
 };
 const scopeWords = (s) => SCOPES[s] || s;

@@ -1,14 +1,16 @@
-// DNC lists: create a list; a list's numbers (search, add, remove); upload a file with a live
-// progress bar, its per-row errors and, for a replace, the safety refusal in words.
+// DNC lists: create a list of a kind (registry copy, internal, litigator); a list's numbers
+// (search, add, remove), its kind, freshness and maximum age (edited with PATCH); upload a file
+// with a live progress bar, its per-row errors and, for a replace, the safety refusal in words.
 import { api, page } from "../api.js";
 import {
-  Empty, Failure, Loading, ago, allows, count, html, plural, toE164, useEffect, useLoad, useState,
-  when, words,
+  Empty, Failure, Loading, allows, count, html, plural, toE164, useLoad, useState, when,
 } from "../ui.js";
-import { finished, readUpload, rememberUpload } from "../uploads.js";
+import { FileUpload, UploadFailed } from "../uploads.js";
+import { AboutList, Freshness, KindFields, REGISTRY_MAX_AGE, kindJson, kindName } from "./listkinds.js";
 
 function CreateList({ me, onCreated }) {
-  const [form, setForm] = useState({ name: "", description: "", scope: "tenant" });
+  const blank = { name: "", description: "", kind: "internal", maxAge: String(REGISTRY_MAX_AGE) };
+  const [form, setForm] = useState(blank);
   const [error, setError] = useState(null);
   const platform = !me.tenant_id;
   const set = (field) => (e) => setForm({ ...form, [field]: e.currentTarget.value });
@@ -16,9 +18,11 @@ function CreateList({ me, onCreated }) {
     event.preventDefault();
     setError(null);
     try {
-      const scope = platform ? "global" : "tenant";
-      const created = await api("/dnc/lists", { method: "POST", json: { ...form, scope } });
-      setForm({ name: "", description: "", scope: "tenant" });
+      const json = {
+        name: form.name, description: form.description, scope: platform ? "global" : "tenant", ...kindJson(form),
+      };
+      const created = await api("/dnc/lists", { method: "POST", json });
+      setForm(blank);
       onCreated(created);
     } catch (failure) {
       setError(failure);
@@ -30,6 +34,7 @@ function CreateList({ me, onCreated }) {
     <form class="stack" onSubmit=${submit}>
       <label for="list-name">List name</label>
       <input id="list-name" required maxlength="200" value=${form.name} onInput=${set("name")} />
+      <${KindFields} id="create" value=${form} onChange=${(v) => setForm({ ...form, ...v })} />
       <label for="list-description">Description (optional)</label>
       <input id="list-description" maxlength="2000" value=${form.description} onInput=${set("description")} />
       <button type="submit">Create list</button>
@@ -48,14 +53,15 @@ function AllLists({ me }) {
         ${lists.loading && html`<${Loading} what="the lists" />`}
         <${Failure} error=${lists.error} prefix="The lists could not be read:" />
         ${lists.data && rows.length === 0 && html`<${Empty}>There are no Do-Not-Call lists yet.<//>`}
-        ${rows.length > 0 && html`<div class="table-wrap"><table>
-          <thead><tr><th scope="col">List</th><th scope="col">Applies to</th><th scope="col">Numbers</th>
-            <th scope="col">Last change</th></tr></thead>
+        ${rows.length > 0 && html`<div class="table-wrap"><table class="readable cards">
+          <thead><tr><th scope="col">List</th><th scope="col">Kind</th><th scope="col">Applies to</th>
+            <th scope="col">Numbers</th><th scope="col">Freshness</th></tr></thead>
           <tbody>${rows.map((l) => html`<tr>
-            <td><a href=${`#/lists/${encodeURIComponent(l.id)}`}>${l.name}</a></td>
-            <td>${l.scope === "global" ? "Every tenant" : "This tenant"}</td>
-            <td class="num">${count(l.entry_count)}</td>
-            <td>${ago(l.refreshed_at || l.updated_at)}</td></tr>`)}</tbody>
+            <th scope="row"><a href=${`#/lists/${encodeURIComponent(l.id)}`}>${l.name}</a></th>
+            <td data-label="Kind">${kindName(l.kind)}</td>
+            <td data-label="Applies to">${l.scope === "global" ? "Every tenant" : "This tenant"}</td>
+            <td data-label="Numbers" class="num">${count(l.entry_count)}</td>
+            <td data-label="Freshness"><${Freshness} list=${l} /></td></tr>`)}</tbody>
         </table></div>`}
       </section>
       ${allows(me, "dnc:write") && html`<${CreateList} me=${me}
@@ -119,121 +125,45 @@ function AddNumber({ list, onChanged }) {
   </section>`;
 }
 
-// Lines in the file, to show how far the upload got (a gzip file: unknown, so no estimate).
-async function lineCount(file) {
-  if (file.name.endsWith(".gz")) return null;
-  let lines = 0;
-  const reader = file.stream().getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    for (let i = 0; i < value.length; i += 1) if (value[i] === 10) lines += 1;
-  }
-  return Math.max(1, lines);
-}
-
 const MODES = {
   append: "Add the file's numbers to the list",
   remove: "Remove the file's numbers from the list",
   replace: "Replace the whole list with the file's numbers",
 };
 
-function UploadResult({ upload }) {
+function uploadOutcome(upload) {
   if (upload.status === "failed") {
     const f = upload.failure || {};
+    if (f.error !== "upload_rejected") return html`<${UploadFailed} upload=${upload} unchanged="the list was not changed" />`;
     return html`<div class="note error" role="status">
-      <p>${f.error === "upload_rejected" ? "The list was not changed, for safety:" : "The upload failed; the list was not changed:"}
-        ${" "}${f.message || ""}</p>
-      ${f.error === "upload_rejected" && html`<p class="small">Correct the rejected rows below, or tick
+      <p>The list was not changed, for safety: ${f.message || ""}</p>
+      ${upload.mode === "replace" && html`<p class="small">Correct the rejected rows below, or tick
         “Replace even if rows are rejected” and upload again.</p>`}</div>`;
   }
-  if (upload.status !== "succeeded") return null;
   return html`<p class="note ok" role="status">Upload finished: ${plural(upload.rows_read, "row", "rows")} read,
     ${" "}${plural(upload.rows_added, "number", "numbers")} added, ${plural(upload.rows_removed, "number", "numbers")} removed,
     ${" "}${plural(upload.rows_rejected, "row", "rows")} rejected.</p>`;
 }
 
-function RowErrors({ upload }) {
-  if (!upload.errors || upload.errors.length === 0) return null;
-  return html`<h3>Rejected rows</h3>
-    ${upload.rows_rejected > upload.errors.length && html`<p class="small muted">The first
-      ${" "}${count(upload.errors.length)} of ${count(upload.rows_rejected)} are shown.</p>`}
-    <div class="table-wrap"><table>
-      <thead><tr><th scope="col">Line</th><th scope="col">Value</th><th scope="col">Problem</th></tr></thead>
-      <tbody>${upload.errors.map((e) => html`<tr><td class="num">${e.line}</td><td><code>${e.value}</code></td>
-        <td>${words(e.reason)}</td></tr>`)}</tbody>
-    </table></div>`;
-}
-
 function Upload({ list, onChanged }) {
-  const [file, setFile] = useState(null);
   const [mode, setMode] = useState("append");
   const [force, setForce] = useState(false);
-  const [state, setState] = useState({ phase: "idle", upload: null, lines: null, error: null });
-  useEffect(() => {
-    if (state.phase !== "watching") return undefined;
-    let live = true;
-    let timer = null;
-    async function poll() {
-      try {
-        const upload = await readUpload(state.upload.id);
-        if (!live) return;
-        if (finished(upload)) {
-          setState((s) => ({ ...s, phase: "done", upload }));
-          onChanged();
-        } else {
-          setState((s) => ({ ...s, upload }));
-          timer = setTimeout(poll, 500);
-        }
-      } catch (error) {
-        if (live) setState((s) => ({ ...s, phase: "done", error }));
-      }
-    }
-    timer = setTimeout(poll, 300);
-    return () => { live = false; clearTimeout(timer); };
-  }, [state.phase]);
-
-  async function submit(event) {
-    event.preventDefault();
-    if (!file) return;
-    setState({ phase: "sending", upload: null, lines: null, error: null });
-    try {
-      const lines = await lineCount(file);
-      const form = new FormData();
-      form.append("file", file);
-      const query = { mode, force: mode === "replace" && force ? "true" : undefined };
-      const upload = await api(`/dnc/lists/${list.id}/uploads`, { method: "POST", body: form, query });
-      rememberUpload(upload.id, list.name);
-      setState({ phase: finished(upload) ? "done" : "watching", upload, lines, error: null });
-    } catch (error) {
-      setState({ phase: "done", upload: null, lines: null, error });
-    }
-  }
-  const u = state.upload;
-  const busy = state.phase === "sending" || state.phase === "watching";
-  const progress = u && u.status === "succeeded" ? 1 : u && state.lines ? Math.min(0.99, u.rows_read / state.lines) : null;
-  return html`<section class="card" aria-labelledby="upload-title">
-    <h2 id="upload-title">Upload a file</h2>
-    <form class="stack" onSubmit=${submit}>
-      <label for="upload-file">File of numbers (CSV with a phone column, or one number per line)</label>
-      <input id="upload-file" type="file" accept=".csv,.txt,.gz,text/csv,text/plain" required
-        onChange=${(e) => setFile(e.currentTarget.files[0] || null)} />
+  const start = (body) => {
+    const query = { mode, force: mode === "replace" && force ? "true" : undefined };
+    return api(`/dnc/lists/${encodeURIComponent(list.id)}/uploads`, { method: "POST", body, query });
+  };
+  return html`<${FileUpload} id="upload" title="Upload a file" kind="dnc" start=${start}
+    fileLabel="File of numbers (CSV with a phone column, or one number per line)" submitLabel="Upload"
+    outcome=${uploadOutcome} onFinished=${onChanged}>
       <label for="upload-mode">What to do with it</label>
       <select id="upload-mode" value=${mode} onChange=${(e) => setMode(e.currentTarget.value)}>
         ${Object.entries(MODES).map(([k, label]) => html`<option value=${k}>${label}</option>`)}
       </select>
       ${mode === "replace" && html`<label class="check"><input type="checkbox" checked=${force}
         onChange=${(e) => setForce(e.currentTarget.checked)} /> Replace even if rows are rejected</label>`}
-      <button type="submit" disabled=${busy || !file}>${busy ? "Uploading…" : "Upload"}</button>
-    </form>
-    ${state.phase === "sending" && html`<p role="status">Sending the file…</p>`}
-    ${u && html`<div class="progress">
-      <label for="upload-progress">Upload ${u.status === "queued" ? "waiting to start" : u.status}:
-        ${" "}${plural(u.rows_read, "row", "rows")} read</label>
-      <progress id="upload-progress" max="1" value=${progress ?? undefined}></progress></div>`}
-    ${u && state.phase === "done" && html`<${UploadResult} upload=${u} /><${RowErrors} upload=${u} />`}
-    <${Failure} error=${state.error} prefix="The upload could not be sent:" />
-  </section>`;
+      ${list.kind === "registry" && mode !== "remove" && html`<p class="small muted">A succeeded upload that
+        adds or replaces numbers counts as a refresh of this registry copy.</p>`}
+  <//>`;
 }
 
 function Entries({ list, writable, version, onChanged }) {
@@ -290,12 +220,10 @@ function OneList({ me, id }) {
   const writable = allows(me, "dnc:write") && (list.scope === "tenant" || allows(me, "admin"));
   return html`<p class="crumb"><a href="#/lists">All lists</a></p>
     <h1>${list.name}</h1>
-    <p class="muted">${list.scope === "global" ? "Applies to every tenant" : "Applies to this tenant"} ·
-      ${" "}${plural(list.entry_count, "number", "numbers")} · last change ${ago(list.refreshed_at || list.updated_at)}</p>
-    ${list.description && html`<p>${list.description}</p>`}
     <div class="grid">
-      ${writable && html`<${AddNumber} list=${list} onChanged=${changed} />`}
+      <${AboutList} list=${list} writable=${writable} onSaved=${changed} />
       ${writable && html`<${Upload} list=${list} onChanged=${changed} />`}
+      ${writable && html`<${AddNumber} list=${list} onChanged=${changed} />`}
       <section class="card wide" aria-labelledby="numbers-title">
         <h2 id="numbers-title">Numbers</h2>
         <${FindNumber} list=${list} />

@@ -3,10 +3,9 @@
 // (POST /v1/opt-outs/uploads), and the numbers opted out now, page by page.
 import { api, page } from "../api.js";
 import {
-  Empty, Failure, Loading, allows, count, html, plural, toE164, useEffect, useLoad, useState, when,
-  words,
+  Empty, Failure, Loading, allows, html, plural, toE164, useEffect, useLoad, useState, when,
 } from "../ui.js";
-import { finished, readOptOutUpload } from "../uploads.js";
+import { FileUpload, UploadFailed } from "../uploads.js";
 
 export const CHANNELS = { all: "All contact (calls and texts)", voice: "Calls only", sms: "Texts only" };
 const CHANNEL_WORDS = { all: "calls and texts", voice: "calls", sms: "texts" };
@@ -23,7 +22,7 @@ const SOURCE_WORDS = {
 };
 const show = (phone) => { location.hash = `#/optouts/${encodeURIComponent(phone)}`; };
 
-function Choice({ id, label, value, options, onChange }) {
+export function Choice({ id, label, value, options, onChange }) {
   return html`<label for=${id}>${label}</label>
     <select id=${id} value=${value} onChange=${(e) => onChange(e.currentTarget.value)}>
       ${Object.entries(options).map(([k, text]) => html`<option value=${k}>${text}</option>`)}
@@ -147,103 +146,24 @@ function LookUp({ me, phone, version, onChanged }) {
   </section>`;
 }
 
-function Progress({ upload, lines }) {
-  const done = upload.status === "succeeded";
-  const value = done ? 1 : lines ? Math.min(0.99, upload.rows_read / lines) : undefined;
-  const status = upload.status === "queued" ? "waiting to start" : upload.status;
-  return html`<div class="progress">
-    <label for="optout-upload-progress">Upload ${status}: ${plural(upload.rows_read, "row", "rows")} read</label>
-    <progress id="optout-upload-progress" max="1" value=${value}></progress></div>`;
-}
-
-function UploadOutcome({ upload }) {
-  if (upload.status === "failed") {
-    return html`<p class="note error" role="status">The upload failed; no number was opted out: ${(upload.failure && upload.failure.message) || ""}</p>`;
-  }
-  if (upload.status !== "succeeded") return null;
-  return html`<p class="note ok" role="status">Upload finished: ${plural(upload.rows_read, "row", "rows")} read, ${plural(upload.rows_added, "number", "numbers")} newly opted out, ${plural(upload.rows_rejected, "row", "rows")} rejected.</p>
-    ${upload.errors && upload.errors.length > 0 && html`<h3>Rejected rows</h3>
-    ${upload.rows_rejected > upload.errors.length && html`<p class="small muted">The first ${count(upload.errors.length)} of ${count(upload.rows_rejected)} are shown.</p>`}
-    <div class="table-wrap"><table>
-      <thead><tr><th scope="col">Line</th><th scope="col">Value</th><th scope="col">Problem</th></tr></thead>
-      <tbody>${upload.errors.map((e) => html`<tr><td class="num">${e.line}</td><td><code>${e.value}</code></td>
-        <td>${words(e.reason)}</td></tr>`)}</tbody>
-    </table></div>`}`;
-}
-
-async function lineCount(file) {
-  if (file.name.endsWith(".gz")) return null;
-  let lines = 0;
-  const reader = file.stream().getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    for (let i = 0; i < value.length; i += 1) if (value[i] === 10) lines += 1;
-  }
-  return Math.max(1, lines);
+function uploadOutcome(upload) {
+  if (upload.status === "failed") return html`<${UploadFailed} upload=${upload} unchanged="no number was opted out" />`;
+  return html`<p class="note ok" role="status">Upload finished: ${plural(upload.rows_read, "row", "rows")} read,
+    ${" "}${plural(upload.rows_added, "number", "numbers")} newly opted out, ${plural(upload.rows_rejected, "row", "rows")} rejected.</p>`;
 }
 
 function Upload({ onChanged }) {
-  const [file, setFile] = useState(null);
   const [channel, setChannel] = useState("all");
   const [source, setSource] = useState("agent");
-  const [state, setState] = useState({ phase: "idle", upload: null, lines: null, error: null });
-  useEffect(() => {
-    if (state.phase !== "watching") return undefined;
-    let live = true;
-    let timer = null;
-    async function poll() {
-      try {
-        const upload = await readOptOutUpload(state.upload.id);
-        if (!live) return;
-        if (finished(upload)) {
-          setState((s) => ({ ...s, phase: "done", upload }));
-          onChanged(null);
-        } else {
-          setState((s) => ({ ...s, upload }));
-          timer = setTimeout(poll, 500);
-        }
-      } catch (error) {
-        if (live) setState((s) => ({ ...s, phase: "done", error }));
-      }
-    }
-    timer = setTimeout(poll, 300);
-    return () => { live = false; clearTimeout(timer); };
-  }, [state.phase]);
-
-  async function submit(event) {
-    event.preventDefault();
-    if (!file) return;
-    setState({ phase: "sending", upload: null, lines: null, error: null });
-    try {
-      const lines = await lineCount(file);
-      const form = new FormData();
-      form.append("file", file);
-      const upload = await api("/opt-outs/uploads", { method: "POST", body: form, query: { channel, source } });
-      setState({ phase: finished(upload) ? "done" : "watching", upload, lines, error: null });
-      if (finished(upload)) onChanged(null);
-    } catch (error) {
-      setState({ phase: "done", upload: null, lines: null, error });
-    }
-  }
-  const busy = state.phase === "sending" || state.phase === "watching";
-  return html`<section class="card" aria-labelledby="optout-upload-title">
-    <h2 id="optout-upload-title">Upload opt-outs from a file</h2>
-    <form class="stack" onSubmit=${submit}>
-      <label for="optout-file">File of numbers (CSV with a phone column, or one number per line)</label>
-      <input id="optout-file" type="file" accept=".csv,.txt,.gz,text/csv,text/plain" required
-        onChange=${(e) => setFile(e.currentTarget.files[0] || null)} />
+  const start = (body) => api("/opt-outs/uploads", { method: "POST", body, query: { channel, source } });
+  return html`<${FileUpload} id="optout-upload" title="Upload opt-outs from a file" kind="optout" start=${start}
+    fileLabel="File of numbers (CSV with a phone column, or one number per line)" submitLabel="Upload opt-outs"
+    outcome=${uploadOutcome} onFinished=${() => onChanged(null)}>
       <${Choice} id="optout-upload-channel" label="Every number opted out of" value=${channel}
         options=${CHANNELS} onChange=${setChannel} />
       <${Choice} id="optout-upload-source" label="How these people asked" value=${source}
         options=${SOURCES} onChange=${setSource} />
-      <button type="submit" disabled=${busy || !file}>${busy ? "Uploading…" : "Upload opt-outs"}</button>
-    </form>
-    ${state.phase === "sending" && html`<p role="status">Sending the file…</p>`}
-    ${state.upload && html`<${Progress} upload=${state.upload} lines=${state.lines} />`}
-    ${state.upload && state.phase === "done" && html`<${UploadOutcome} upload=${state.upload} />`}
-    <${Failure} error=${state.error} prefix="The upload could not be sent:" />
-  </section>`;
+  <//>`;
 }
 
 function OptedOut({ version }) {

@@ -1,10 +1,12 @@
 // Overview: checks per hour or day by outcome (GET /v1/audit/stats), the DNC lists with their
-// size and freshness, the uploads started from this tab, and the audit chain's verification.
+// size, kind and freshness, every upload of the tenant still running, and the audit chain's
+// verification.
 import { api, page } from "../api.js";
 import {
-  Empty, Failure, Loading, ago, allows, count, html, plural, useEffect, useLoad, useState, when,
+  Empty, Failure, Loading, ago, allows, count, html, plural, useEffect, useLoad, useState,
 } from "../ui.js";
-import { finished, readUpload, startedUploads } from "../uploads.js";
+import { unfinishedUploads, uploadState } from "../uploads.js";
+import { Freshness, kindName } from "./listkinds.js";
 import { OUTCOMES, OutcomeChart } from "./chart.js";
 
 const RANGES = {
@@ -56,62 +58,84 @@ function Checks() {
   </section>`;
 }
 
-function Freshness({ list }) {
-  const refreshed = list.refreshed_at || list.updated_at;
-  if (list.stale) return html`<span class="badge bad">Stale</span> refreshed ${ago(refreshed)}`;
-  return html`<span title=${when(refreshed)}>Updated ${ago(refreshed)}</span>`;
-}
-
 function Lists() {
   const lists = useLoad(() => page("/dnc/lists", { limit: 100 }), []);
   const rows = lists.data ? lists.data.data : [];
-  return html`<section class="card" aria-labelledby="lists-title">
+  return html`<section class="card wide" aria-labelledby="lists-title">
     <h2 id="lists-title">Do-Not-Call lists</h2>
     ${lists.loading && html`<${Loading} what="the lists" />`}
     <${Failure} error=${lists.error} prefix="The lists could not be read:" />
     ${lists.data && rows.length === 0 && html`<${Empty}>There are no Do-Not-Call lists yet.<//>`}
-    ${rows.length > 0 && html`<div class="table-wrap"><table>
-      <thead><tr><th scope="col">List</th><th scope="col">Numbers</th><th scope="col">Freshness</th></tr></thead>
+    ${rows.length > 0 && html`<div class="table-wrap"><table class="readable cards">
+      <thead><tr><th scope="col">List</th><th scope="col">Kind</th><th scope="col">Numbers</th>
+        <th scope="col">Freshness</th></tr></thead>
       <tbody>${rows.map((l) => html`<tr>
-        <td><a href=${`#/lists/${encodeURIComponent(l.id)}`}>${l.name}</a>
-          <span class="muted small"> ${l.scope === "global" ? "global" : "this tenant"}</span></td>
-        <td class="num">${count(l.entry_count)}</td>
-        <td><${Freshness} list=${l} /></td></tr>`)}</tbody>
+        <th scope="row"><a href=${`#/lists/${encodeURIComponent(l.id)}`}>${l.name}</a></th>
+        <td data-label="Kind">${kindName(l.kind)}${l.scope === "global" ? " (global)" : ""}</td>
+        <td data-label="Numbers" class="num">${count(l.entry_count)}</td>
+        <td data-label="Freshness"><${Freshness} list=${l} /></td></tr>`)}</tbody>
     </table></div>`}
     ${lists.data && lists.data.next_cursor && html`<p><a href="#/lists">All lists</a></p>`}
   </section>`;
 }
 
-function Uploads() {
+// The uploads a key may see, by kind: what they go into, in words, and where to look.
+const SOURCES = [
+  {
+    kind: "dnc", allowed: (me) => allows(me, "dnc:read"), what: "DNC list ",
+    into: (u) => u.list_name || u.list_id,
+    link: (u) => `#/lists/${encodeURIComponent(u.list_id)}`,
+  },
+  {
+    kind: "optout", allowed: (me) => allows(me, "optouts:read") && !!me.tenant_id, what: "",
+    into: () => "Opt-outs", link: () => "#/optouts",
+  },
+  {
+    kind: "consent", allowed: (me) => allows(me, "consents:read") && !!me.tenant_id, what: "",
+    into: () => "Consents", link: () => "#/consents",
+  },
+];
+const POLL_MS = 2000;
+
+// Every upload of this tenant that is queued or running, whoever started it (a browser, a
+// script, the CLI), read from the uploads listings every two seconds while the page is open.
+function Uploads({ me }) {
   const [uploads, setUploads] = useState(null);
   const [error, setError] = useState(null);
   useEffect(() => {
     let timer = null;
     let live = true;
+    const sources = SOURCES.filter((s) => s.allowed(me));
     async function poll() {
       try {
-        const started = startedUploads();
-        const read = await Promise.all(started.map(async (u) => ({ ...u, ...(await readUpload(u.id)) })));
+        const found = await Promise.all(sources.map(async (source) => (await unfinishedUploads(source.kind))
+          .map((u) => ({ ...u, source }))));
+        const all = found.flat().sort((a, b) => a.created_at.localeCompare(b.created_at));
         if (!live) return;
-        setUploads(read.filter((u) => !finished(u)));
+        setUploads(all);
         setError(null);
-        if (read.some((u) => !finished(u))) timer = setTimeout(poll, 1000);
       } catch (failure) {
         if (live) setError(failure);
       }
+      if (live) timer = setTimeout(poll, POLL_MS);
     }
     poll();
     return () => { live = false; clearTimeout(timer); };
   }, []);
   return html`<section class="card" aria-labelledby="uploads-title">
     <h2 id="uploads-title">Running uploads</h2>
-    <p class="muted small">Uploads started from this browser tab.</p>
+    <p class="muted small">Every upload ${me.tenant_id ? "of this tenant " : ""}still waiting or running,
+      started from any browser or program.</p>
     <${Failure} error=${error} prefix="The uploads could not be read:" />
+    ${!uploads && !error && html`<${Loading} what="the uploads" />`}
     ${uploads && uploads.length === 0 && html`<${Empty}>No uploads are running.<//>`}
-    ${uploads && uploads.length > 0 && html`<ul class="plain">${uploads.map((u) => html`<li>
-      <strong>${u.listName}</strong>: ${u.status === "queued" ? "waiting to start" : "running"},
-      ${" "}${plural(u.rows_read, "row", "rows")} read
-      <progress aria-label=${`Upload to ${u.listName}`}></progress></li>`)}</ul>`}
+    ${uploads && uploads.length > 0 && html`<ul class="plain uploads">${uploads.map((u) => {
+      const into = u.source.into(u);
+      return html`<li>
+        <span>${u.source.what}<a href=${u.source.link(u)}>${into}</a>: ${uploadState(u)},
+          ${" "}${plural(u.rows_read, "row", "rows")} read, started ${ago(u.created_at)}</span>
+        <progress aria-label=${`Upload to ${into}`}></progress></li>`;
+    })}</ul>`}
   </section>`;
 }
 
@@ -145,7 +169,7 @@ export function Overview({ me }) {
     <div class="grid">
       ${allows(me, "audit:read") && html`<${Checks} />`}
       ${allows(me, "dnc:read") && html`<${Lists} />`}
-      ${allows(me, "dnc:read") && html`<${Uploads} />`}
+      ${SOURCES.some((s) => s.allowed(me)) && html`<${Uploads} me=${me} />`}
       ${allows(me, "audit:read") && html`<${Verify} />`}
     </div>`;
 }

@@ -1,8 +1,10 @@
-// Rules: every jurisdiction's calling hours and holidays (GET /v1/calling-rules), declared bans
-// (GET /v1/calling-rules/bans; declared and lifted by a platform admin), and the tenant's own
-// calling policy (GET/PUT /v1/calling-policy), which can only narrow the law.
+// Rules: every jurisdiction's calling hours and holidays and the laws' limits on how often a
+// number may be called (GET /v1/calling-rules), declared bans (GET /v1/calling-rules/bans;
+// declared and lifted by a platform admin), and the tenant's own calling policy (GET/PUT
+// /v1/calling-policy: hours, dates, its own limits and the quiet after a conversation), which can
+// only narrow the law.
 import { api, page } from "../api.js";
-import { Empty, Failure, Loading, allows, html, useLoad, useState, when } from "../ui.js";
+import { Empty, Failure, Loading, allows, count, html, plural, useLoad, useState, when } from "../ui.js";
 
 const DAYS = [
   ["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"],
@@ -43,6 +45,45 @@ export function week(windows) {
     else groups.push({ from: day, to: day, text });
   }
   return groups.map((g) => `${SHORT[g.from]}${g.to !== g.from ? `–${SHORT[g.to]}` : ""} ${g.text}`);
+}
+
+// A frequency cap's window in words: "24 hours", "7 days", "36 hours".
+export const hoursWords = (h) => (h > 24 && h % 24 === 0 ? `${count(h / 24)} days` : plural(h, "hour", "hours"));
+// A frequency cap ({max_calls, within_hours, per}) in words.
+export function capWords(cap) {
+  const calls = plural(cap.max_calls, "call", "calls");
+  const per = cap.per === "number" ? "to one number" : "to one number on one subject (purpose)";
+  return `At most ${calls} in ${hoursWords(cap.within_hours)} ${per}`;
+}
+// A check's rule ("US-FL: at most 3 calls in 24 hours on one purpose") in words: whose, then what.
+export function ruleWords(rule) {
+  const at = String(rule).indexOf(": ");
+  if (at < 0) return String(rule);
+  const who = rule.slice(0, at);
+  const whose = who === "policy" ? "This company's calling policy" : `The law of ${place(who)}`;
+  return `${whose}: ${rule.slice(at + 2)}`;
+}
+const quietWords = (hours) => (hours ? `no calls for ${hoursWords(hours)} after a conversation`
+  : "no quiet period after a conversation");
+
+function LawCaps({ caps }) {
+  return html`<section class="card wide" aria-labelledby="caps-title">
+    <h2 id="caps-title">How often a number may be called, set by law</h2>
+    <p class="small muted">Every attempt counts, answered or not, calls and texts alike, over the hours
+      before the call (a rolling window). A limit applies where the law does: the area code's state, or the
+      state the called person is in.</p>
+    ${caps.length === 0 && html`<${Empty}>No law limits how often a number may be called.<//>`}
+    ${caps.length > 0 && html`<div class="table-wrap"><table class="readable cards">
+      <thead><tr><th scope="col">Where</th><th scope="col">Limit</th><th scope="col">Since</th>
+        <th scope="col">Source</th></tr></thead>
+      <tbody>${caps.map((c) => html`<tr>
+        <th scope="row">${place(c.id)}</th>
+        <td data-label="Limit">${capWords(c)}</td>
+        <td data-label="Since" class="nowrap">${c.since || "—"}</td>
+        <td data-label="Source" class="small">${c.source}${c.confidence !== "confirmed" ? html`<br /><span class="muted">(not yet confirmed)</span>` : ""}</td>
+      </tr>`)}</tbody>
+    </table></div>`}
+  </section>`;
 }
 
 function Jurisdictions({ rules }) {
@@ -147,13 +188,32 @@ function toForm(policy) {
     const w = policy ? policy.windows[day] : ["09:00", "20:00"];
     days[day] = w ? { from: w[0], until: w[1], closed: false } : { from: "09:00", until: "20:00", closed: true };
   }
-  return { days, dates: policy ? policy.banned_dates.map(String) : [], newDate: "" };
+  return {
+    days, dates: policy ? policy.banned_dates.map(String) : [], newDate: "",
+    onStale: (policy && policy.on_stale_registry) || "refuse",
+    caps: ((policy && policy.frequency_caps) || []).map((c) => ({
+      max: String(c.max_calls), hours: String(c.within_hours), per: c.per,
+    })),
+    quiet: policy && policy.after_conversation_hours ? String(policy.after_conversation_hours) : "",
+  };
 }
+const MAX_CAPS = 20;
+const NEW_CAP = { max: "7", hours: "168", per: "number" };
+const PER = {
+  number: "to one number",
+  number_and_purpose: "to one number on one subject",
+};
+
+const ON_STALE = {
+  refuse: "Refuse checks (recommended): every check answers “unavailable” until the copy is refreshed",
+  allow: "Allow checks, with a warning on each answer",
+};
 
 function PolicyEditor({ policy, onSaved }) {
   const [form, setForm] = useState(toForm(policy));
   const [state, setState] = useState({ saved: null, error: null });
   const setDay = (day, change) => setForm({ ...form, days: { ...form.days, [day]: { ...form.days[day], ...change } } });
+  const setCap = (i, change) => setForm({ ...form, caps: form.caps.map((c, j) => (j === i ? { ...c, ...change } : c)) });
   function addDate() {
     if (form.newDate && !form.dates.includes(form.newDate)) {
       setForm({ ...form, dates: [...form.dates, form.newDate].sort(), newDate: "" });
@@ -168,7 +228,13 @@ function PolicyEditor({ policy, onSaved }) {
       windows[day] = d.closed ? null : [d.from, d.until];
     }
     try {
-      const saved = await api("/calling-policy", { method: "PUT", json: { windows, banned_dates: form.dates } });
+      const saved = await api("/calling-policy", { method: "PUT", json: {
+        windows, banned_dates: form.dates, on_stale_registry: form.onStale,
+        frequency_caps: form.caps.map((c) => ({
+          max_calls: Number(c.max), within_hours: Number(c.hours), per: c.per,
+        })),
+        after_conversation_hours: form.quiet ? Number(form.quiet) : null,
+      } });
       setState({ saved, error: null });
       onSaved(saved);
     } catch (error) {
@@ -205,6 +271,41 @@ function PolicyEditor({ policy, onSaved }) {
         <button type="button" class="secondary" onClick=${addDate}>Add date</button>
       </div>
     </fieldset>
+    <fieldset><legend>How often a number may be called</legend>
+      <p class="small muted">Limits of this company's own, added to the law's: every attempt counts, answered
+        or not, over the hours before the call. For example, Regulation F's 7 calls in 7 days.</p>
+      ${form.caps.length === 0 && html`<p class="small muted">No limits besides the law's.</p>`}
+      ${form.caps.map((c, i) => html`<div class="cap" role="group" aria-label=${`Limit ${i + 1}`}>
+        <label class="inline" for=${`policy-cap-${i}-max`}><span class="sr-only">Limit ${i + 1}:</span> at most
+          <input type="number" id=${`policy-cap-${i}-max`} class="count" required min="1" max="1000" step="1"
+            value=${c.max} onInput=${(e) => setCap(i, { max: e.currentTarget.value })} /> calls</label>
+        <label class="inline" for=${`policy-cap-${i}-hours`}><span class="sr-only">Limit ${i + 1}:</span> in
+          <input type="number" id=${`policy-cap-${i}-hours`} class="count" required min="1" max="8760" step="1"
+            value=${c.hours} onInput=${(e) => setCap(i, { hours: e.currentTarget.value })} /> hours</label>
+        <label class="sr-only" for=${`policy-cap-${i}-per`}>Limit ${i + 1}: counted</label>
+        <select id=${`policy-cap-${i}-per`} value=${c.per} onChange=${(e) => setCap(i, { per: e.currentTarget.value })}>
+          ${Object.entries(PER).map(([value, text]) => html`<option value=${value} selected=${c.per === value}>${text}</option>`)}
+        </select>
+        <button type="button" class="secondary small" aria-label=${`Remove limit ${i + 1}`}
+          onClick=${() => setForm({ ...form, caps: form.caps.filter((_, j) => j !== i) })}>Remove</button>
+      </div>`)}
+      <div class="row-inline">
+        <button type="button" class="secondary" disabled=${form.caps.length >= MAX_CAPS}
+          onClick=${() => setForm({ ...form, caps: [...form.caps, { ...NEW_CAP }] })}>Add a limit</button>
+      </div>
+      <div class="row-inline">
+        <label for="policy-quiet">No calls for this many hours after a conversation (empty: none)</label>
+        <input type="number" id="policy-quiet" class="count" min="1" max="8760" step="1" value=${form.quiet}
+          onInput=${(e) => setForm({ ...form, quiet: e.currentTarget.value })} />
+      </div>
+    </fieldset>
+    <fieldset><legend>When a registry copy is stale</legend>
+      <p class="small muted">A registry copy (such as the National DNC Registry) not refreshed within its
+        maximum age may miss numbers registered since.</p>
+      ${Object.entries(ON_STALE).map(([value, text]) => html`<label class="check">
+        <input type="radio" name="policy-on-stale" value=${value} checked=${form.onStale === value}
+          onChange=${() => setForm({ ...form, onStale: value })} /> ${text}</label>`)}
+    </fieldset>
     <button type="submit">Save calling policy</button>
     ${state.saved && html`<p class="note ok" role="status">Saved. Checks use these hours from now on
       (changed ${when(state.saved.updated_at)}).</p>`}
@@ -230,9 +331,13 @@ function Policy({ me }) {
       policy allow it. The policy can never widen what the law allows.</p>
     ${found.loading && !found.data && html`<${Loading} what="the calling policy" />`}
     <${Failure} error=${found.error} prefix="The calling policy could not be read:" />
-    ${found.data && !p && html`<p class="note">There is no company policy yet: only the law applies.${editable ? " The hours below are a starting point; they apply only once you save them." : ""}</p>`}
+    ${found.data && !p && html`<p class="note">There is no company policy yet: only the law's calling hours apply, and checks are refused while a registry copy is stale.${editable ? " The settings below are a starting point; they apply only once you save them." : ""}</p>`}
     ${p && !editable && html`<ul class="plain">${week(p.windows).map((t) => html`<li>${t}</li>`)}</ul>
-      <p>No calls on: ${p.banned_dates.length ? p.banned_dates.join(", ") : "no extra dates"}.</p>`}
+      <p>No calls on: ${p.banned_dates.length ? p.banned_dates.join(", ") : "no extra dates"}.</p>
+      <p>When a registry copy is stale: ${p.on_stale_registry === "allow" ? "checks are allowed, with a warning"
+        : "checks are refused until it is refreshed"}.</p>
+      <p>How often a number may be called: ${(p.frequency_caps || []).length === 0 ? "no limits besides the law's"
+        : p.frequency_caps.map((c) => capWords(c).toLowerCase()).join("; ")}; ${quietWords(p.after_conversation_hours)}.</p>`}
     ${p && html`<p class="small muted">Last changed ${when(p.updated_at)}.</p>`}
     ${found.data && editable && html`<${PolicyEditor} policy=${p} onSaved=${setSaved} />`}
   </section>`;
@@ -247,5 +352,6 @@ export function Rules({ me }) {
       ${rules.loading && html`<${Loading} what="the calling rules" />`}
       <${Failure} error=${rules.error} prefix="The calling rules could not be read:" />
       ${rules.data && html`<${Jurisdictions} rules=${rules.data} />`}
+      ${rules.data && html`<${LawCaps} caps=${rules.data.frequency_caps || []} />`}
     </div>`;
 }

@@ -1,0 +1,64 @@
+"""kill -9 during a scrub: after a restart the scrub reads `failed` (the sweeper), never
+`running`, and it has no result. A real server process, killed for real."""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.core.test_serve import _free_port, _wait_ready
+from tests.dnc.test_crash import _start
+from tests.dnc.test_crash import state as state  # the fixture: a scratch data folder
+
+
+def test_kill_9_during_a_scrub_leaves_it_failed(state: Path) -> None:
+    port = _free_port()
+    server = _start(state, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(port, server)
+        assert server.stdout is not None
+        server.stdout.readline()
+        admin = {"Authorization": "Bearer " + server.stdout.readline().decode().strip()}
+        with httpx.Client(base_url=base, timeout=60) as client:
+            rng = random.Random(9)
+            big = "name,phone\n" + "".join(
+                f"n{k},212{rng.randint(2000000, 9999999)}\n" for k in range(1_000_000)
+            )
+            scrub = client.post(
+                "/v1/scrubs", content=big.encode(), headers={**admin, "content-type": "text/csv"}
+            ).json()
+            deadline = time.monotonic() + 60
+            while True:  # wait until it is well under way
+                now = client.get(f"/v1/scrubs/{scrub['id']}", headers=admin).json()
+                assert now["status"] in ("queued", "running"), now
+                if now["status"] == "running" and now["rows_read"] > 0:
+                    break
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=10)
+
+        server = _start(state, port)
+        _wait_ready(port, server)
+        with httpx.Client(base_url=base, timeout=30) as client:
+            deadline = time.monotonic() + 40
+            while True:
+                after = client.get(f"/v1/scrubs/{scrub['id']}", headers=admin).json()
+                if after["status"] != "running":
+                    break
+                assert time.monotonic() < deadline, "the scrub stayed running after a restart"
+                time.sleep(0.5)
+            assert after["status"] == "failed"
+            assert after["failure"]["error"] == "interrupted"
+            assert after["result_sha256"] is None
+            result = client.get(f"/v1/scrubs/{scrub['id']}/result", headers=admin)
+            assert result.status_code == 409
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
