@@ -125,12 +125,13 @@ WHERE a.tenant_id = ANY($2::text[]) AND a.number = ANY($7::bigint[])
 """
 
 # A batch with reserving checks takes, before its lookup, a transaction-long advisory lock per
-# (tenant, number) it reserves, in key order (so two batches never wait on each other in a
-# cycle): a reserving check on the same number in any slot or process waits until this batch
-# has committed its attempts, then looks up (a new snapshot) and counts them.
+# bucket of the (tenant, number) pairs it reserves (app/checks/jobs.py lock_keys), in key
+# order (so two batches never wait on each other in a cycle): a reserving check on the same
+# number in any slot or process waits until this batch has committed its attempts, then looks
+# up (a new snapshot) and counts them.
 _LOCK = (
-    "SELECT count(pg_advisory_xact_lock(k)) FROM "
-    "(SELECT k FROM unnest($1::bigint[]) k ORDER BY k) keys"
+    "SELECT count(pg_advisory_xact_lock($1::int, k)) FROM "
+    "(SELECT k FROM unnest($2::int[]) k ORDER BY k) keys"
 )
 
 _RESERVE = """
@@ -140,9 +141,10 @@ SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::bigint[], $5
 """
 
 
-async def lock_numbers(raw: Any, keys: list[int]) -> None:
-    """In the connection's open transaction: the advisory locks of these keys, in order."""
-    await raw.fetchval(_LOCK, sorted(set(keys)))
+async def lock_numbers(raw: Any, lock_class: int, keys: list[int]) -> None:
+    """In the connection's open transaction: the two-key advisory locks (lock_class, key) of
+    these keys, in order."""
+    await raw.fetchval(_LOCK, lock_class, sorted(set(keys)))
 
 
 async def reserve(raw: Any, rows: list[tuple[Any, ...]]) -> None:

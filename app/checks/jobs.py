@@ -131,26 +131,34 @@ def attempts_scope(jobs: list[Job], now: datetime) -> tuple[list[int], datetime,
     return sorted(numbers), start, end
 
 
+# A reserving batch locks (tenant, number) buckets, not the pairs themselves: advisory locks
+# share PostgreSQL's lock table (max_locks_per_transaction x max_connections entries, 6,400 by
+# default), which 10,000 locks of one batch would overflow. A pair is always in the same
+# bucket, so it never escapes its lock; two pairs sharing a bucket only wait on each other.
+LOCK_BUCKETS = 512
+LOCK_CLASS = 0x43475244  # the first key of callguard's two-key advisory locks ("CGRD")
+
+
 def lock_keys(jobs: list[Job]) -> list[int]:
-    """The advisory lock keys of every (tenant, number) a reserving check of the batch may
-    reserve: 64 bits of a hash, the same in every process."""
+    """The lock buckets of every (tenant, number) a reserving check of the batch may reserve:
+    a hash, the same in every process, into LOCK_BUCKETS."""
     keys: set[int] = set()
     for job in jobs:
         if job.prepare is not None and job.numbers is not None:
             if job.reserve and job.tenant_id is not None:
-                keys.update(_key(job.tenant_id, n) for n in job.numbers if n is not None)
+                keys.update(lock_key(job.tenant_id, n) for n in job.numbers if n is not None)
         else:
             keys.update(
-                _key(item.tenant_id, item.number.as_int)
+                lock_key(item.tenant_id, item.number.as_int)
                 for item in job.items
                 if item.reserve and item.number is not None and item.tenant_id is not None
             )
     return sorted(keys)
 
 
-def _key(tenant_id: str, number: int) -> int:
+def lock_key(tenant_id: str, number: int) -> int:
     digest = hashlib.blake2b(f"{tenant_id}:{number}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    return int.from_bytes(digest, "big") % LOCK_BUCKETS
 
 
 def prepare(jobs: list[Job]) -> None:

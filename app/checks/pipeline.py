@@ -21,6 +21,7 @@ from app.attempts import repository as attempts_repository
 from app.checks import repository
 from app.checks.freshness import screen
 from app.checks.jobs import (
+    LOCK_CLASS,
     Deferred,
     Job,
     attempts_scope,
@@ -236,7 +237,7 @@ class CheckWriter:
         # READ COMMITTED whatever the server's default: the lookup must take its snapshot
         # after the locks are held
         async with raw.transaction(isolation="read_committed"):
-            await attempts_repository.lock_numbers(raw, keys)
+            await attempts_repository.lock_numbers(raw, LOCK_CLASS, keys)
             reservations: list[tuple[Any, ...]] = []
             heads = await self._decide_and_write(raw, lane, jobs, on_decided, reservations)
             if reservations:

@@ -5,18 +5,14 @@ still block; each basis ends exactly at its expiry; stale registry copies refuse
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.core.config import Settings
-from app.core.db import Database
-from app.main import create_app
 from tests.envelope import assert_envelope
 from tests.helpers import TENANT_SCOPES, create_key, create_tenant
 
@@ -256,22 +252,6 @@ async def test_a_global_registry_is_waived_only_for_the_tenant_holding_the_conse
 
 def _phones(count: int) -> list[str]:
     return [f"+1415267{1000 + n:04d}" for n in range(count)]
-
-
-@pytest.fixture
-async def big(
-    settings: Settings, engine: AsyncEngine, connection: AsyncConnection
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of an app that takes a 10,000-item batch and 10,000 checks at once."""
-    app = create_app(
-        settings.model_copy(
-            update={"max_body_bytes": 4 << 20, "key_rate_per_s": 1e6, "key_burst": 50_000}
-        ),
-        Database.joined_to(engine, connection),
-    )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        yield client
 
 
 async def test_a_batch_with_mixed_consents_answers_like_single_checks(

@@ -388,7 +388,7 @@ async def test_a_reserving_check_waits_for_the_lock_of_its_number(
     two batches in two slots or processes reserve one after the other."""
     import asyncpg
 
-    from app.checks.jobs import _key
+    from app.checks.jobs import LOCK_CLASS, lock_key
     from tests.workers import client_of
 
     app, _, admin, _ = workers
@@ -396,7 +396,11 @@ async def test_a_reserving_check_waits_for_the_lock_of_its_number(
         tenant_id, headers = await tenant_with_key(client, admin)
         holder = await asyncpg.connect(database_url)
         try:
-            await holder.execute("SELECT pg_advisory_lock($1)", _key(tenant_id, 3052671299))
+            await holder.execute(
+                "SELECT pg_advisory_lock($1::int, $2::int)",
+                LOCK_CLASS,
+                lock_key(tenant_id, 3052671299),
+            )
             waiting = asyncio.ensure_future(
                 _check(client, headers, "+13052671299", T0, reserve=True)
             )
@@ -411,3 +415,19 @@ async def test_a_reserving_check_waits_for_the_lock_of_its_number(
             assert "reservation" in answered.json()
         finally:
             await holder.close()
+
+
+async def test_a_reserving_batch_of_ten_thousand_numbers_locks_buckets_not_numbers(
+    big: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """Ten thousand advisory locks would overflow PostgreSQL's lock table (6,400 entries by
+    default): the batch locks at most LOCK_BUCKETS buckets and is answered."""
+    _, headers = await tenant_with_key(big, admin)
+    items = [{"to": f"+1212{2000000 + n:07d}"} for n in range(10_000)]
+    batch = await big.post(
+        "/v1/checks/batch", json={"items": items, "at": _z(T0), "reserve": True}, headers=headers
+    )
+    assert batch.status_code == 200, batch.text[:300]
+    results = batch.json()["results"]
+    assert sum(1 for r in results if "reservation" in r) == batch.json()["summary"]["allowed"]
+    assert batch.json()["summary"]["allowed"] > 9_000
