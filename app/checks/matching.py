@@ -5,17 +5,17 @@ consents, and the registry lists near or past their maximum age for its tenant."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from app.checks.outcome import Consent, Found, Prepared
 from app.core.schemas import rfc3339_utc
+from app.dnc.service import AGING_WARNING, stale_at
 from app.rules.caps import Attempt
 
 # where each channel's opt-out columns start in a LOOKUP row (out, at, channel, source)
 OPTOUT_COLUMNS = {"voice": 6, "sms": 10}
 KIND = 14  # what a LOOKUP row is: a list kind, "consent", "aging", "attempt" or None (opt-out)
-AGING_DAYS = 7  # warnings from this many days before a registry copy turns stale
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,15 +30,17 @@ class Aging:
 
     @property
     def stale_at(self) -> datetime:
-        return self.refreshed_at + timedelta(days=self.max_age_days)
+        at = stale_at(self.refreshed_at, self.max_age_days)
+        assert at is not None  # a registry list has a maximum age (the table's CHECK)
+        return at
 
     def stale(self, now: datetime) -> bool:
         return now > self.stale_at
 
     def aging(self, now: datetime) -> bool:
-        """Within AGING_DAYS of turning stale, or stale (the lookup returns a list aging at
+        """Within AGING_WARNING of turning stale, or stale (the lookup returns a list aging at
         the batch's latest instant, which may not be this check's)."""
-        return now > self.stale_at - timedelta(days=AGING_DAYS)
+        return now > self.stale_at - AGING_WARNING
 
     def warning(self, now: datetime) -> dict[str, Any]:
         return {

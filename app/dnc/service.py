@@ -17,7 +17,9 @@ from app.core.ids import new_id
 from app.core.pagination import PageRequest, cut_page, decode_number_cursor, opaque
 from app.dnc import repository
 from app.dnc.errors import ListNameTaken, ListNotFound, NumberNotListed
-from app.dnc.freshness import list_kind, registry_age, stale_at
+from app.dnc.freshness import AGING_WARNING as AGING_WARNING  # the check's warnings too
+from app.dnc.freshness import list_kind, registry_age
+from app.dnc.freshness import stale_at as stale_at
 from app.dnc.models import REGISTRY_MAX_AGE_DAYS, DncEntry, DncList
 from app.dnc.schemas import (
     DncUploadSummary,

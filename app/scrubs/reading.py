@@ -8,48 +8,14 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from app.uploads.errors import UploadFailed
-from app.uploads.fileformat import MAX_LINE_CHARS, FileFormatError, Layout, detect
+from app.uploads.fileformat import MAX_LINE_CHARS, Layout, detect
+from app.uploads.reading import Inflated
 
 GZIP_MAGIC = b"\x1f\x8b"
-
-
-class _Limited(io.RawIOBase):
-    """The file's bytes as stored or inflated, never more than `limit` (a gzip bomb fails)."""
-
-    def __init__(self, inner: IO[bytes], *, is_gzip: bool, limit: int | None) -> None:
-        self._inner = inner
-        self._is_gzip = is_gzip
-        self._limit = limit
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        try:
-            data = self._inner.read(len(buffer))
-        except (OSError, EOFError, zlib.error) as exc:
-            if not self._is_gzip:
-                raise
-            raise FileFormatError(f"the gzip data is corrupt or cut short ({exc})") from None
-        self.count += len(data)
-        if self._limit is not None and self.count > self._limit:
-            raise UploadFailed(
-                "payload_too_large",
-                f"The file is larger than the limit of {self._limit} bytes once decompressed.",
-            )
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._inner.close()
-        super().close()
 
 
 class RowReader:
@@ -63,7 +29,7 @@ class RowReader:
             is_gzip = is_gzip or probe.read(2) == GZIP_MAGIC
         inner: IO[bytes] = gzip.open(path, "rb") if is_gzip else path.open("rb")  # type: ignore[assignment]
         self._file = io.TextIOWrapper(
-            io.BufferedReader(_Limited(inner, is_gzip=is_gzip, limit=max_bytes), 1 << 20),
+            io.BufferedReader(Inflated(inner, is_gzip=is_gzip, limit=max_bytes), 1 << 20),
             encoding="utf-8-sig",
             errors="replace",
             newline="",

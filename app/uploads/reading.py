@@ -30,7 +30,7 @@ CHUNK_ROWS = 50_000
 MAX_ERRORS = 1000
 
 
-class _Inflated(io.RawIOBase):
+class Inflated(io.RawIOBase):
     """The file's bytes as stored or decompressed, refusing to yield more than `limit` of
     them: a small gzip can inflate to far more than the body limit let in (a gzip bomb)."""
 
@@ -82,7 +82,7 @@ class ChunkReader:
         with path.open("rb") as probe:  # gzip however it arrived: header, multipart or CLI
             is_gzip = is_gzip or probe.read(2) == b"\x1f\x8b"
         raw: IO[bytes] = gzip.open(path, "rb") if is_gzip else path.open("rb")  # type: ignore[assignment]
-        inflated = _Inflated(raw, is_gzip=is_gzip, limit=max_bytes)
+        inflated = Inflated(raw, is_gzip=is_gzip, limit=max_bytes)
         self._file = io.TextIOWrapper(
             io.BufferedReader(inflated, 1 << 20),
             encoding="utf-8-sig",
