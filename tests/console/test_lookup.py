@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.console.harness import Server, Tenant, Watched, create_list, seed_tenant, unique
@@ -172,3 +173,31 @@ def test_a_stale_registry_copy_refuses_checks_until_the_policy_allows_them(
     allowed = page.get_by_role("status").filter(has_text="Allowed for a call at")
     expect(allowed).to_contain_text(f"The registry copy {registry['name']} is stale")
     expect(allowed).to_contain_text("passed only because the calling policy allows a stale copy")
+
+
+TYPE_AS_IT_OPENS = """([hash, name, typed]) => new Promise((resolve) => {
+  // types into the box in the very moment the page draws it, before its effects have run
+  const observer = new MutationObserver(() => {
+    const label = [...document.querySelectorAll("label")].find((l) => l.textContent === name);
+    if (!label) return;
+    observer.disconnect();
+    label.control.value = typed;
+    label.control.dispatchEvent(new Event("input", { bubbles: true }));
+    setTimeout(() => resolve(label.control.value), 500);
+  });
+  observer.observe(document.body, { childList: true, subtree: true });
+  location.hash = hash;
+})"""
+
+
+@pytest.mark.parametrize(
+    ("hash", "label"), [("#/lookup", "Phone number"), ("#/optouts", "Look up a number")]
+)
+def test_a_number_typed_as_the_page_opens_is_kept(
+    console_server: Server, officer: Tenant, watched: Watched, hash: str, label: str
+) -> None:
+    # a fast typist (or a browser test on a busy machine) once lost the number: the page
+    # cleared its box when it finished opening
+    watched.sign_in(console_server.base, officer.key)
+    kept = watched.page.evaluate(TYPE_AS_IT_OPENS, [hash, label, "415-555-2101"])
+    assert kept == "415-555-2101"

@@ -11,6 +11,19 @@ export { useCallback, useEffect, useRef, useState };
 export const allows = (me, scope) =>
   !!me && (me.scopes.includes(scope) || me.scopes.includes("admin"));
 
+// A form field's text that starts as `value` and follows it when it changes (a new route), but is
+// not reset when the page mounts: a person (or a fast browser test) may have typed already.
+export function useFollowed(value) {
+  const [text, setText] = useState(value);
+  const seen = useRef(value);
+  useEffect(() => {
+    if (seen.current === value) return;
+    seen.current = value;
+    setText(value);
+  }, [value]);
+  return [text, setText];
+}
+
 // load() → {data, error, loading, reload}; runs again when `deps` change.
 export function useLoad(load, deps) {
   const [state, setState] = useState({ data: null, error: null, loading: true });

@@ -7,7 +7,7 @@
 // attempts and when the number may be called again).
 import { ApiError, api, page } from "../api.js";
 import {
-  Empty, Failure, Loading, allows, html, plural, toE164, useEffect, useLoad, useState, when, words,
+  Empty, Failure, Loading, allows, html, plural, toE164, useFollowed, useLoad, useState, when, words,
 } from "../ui.js";
 import { basisName, consentState } from "./consents.js";
 import { kindPhrase } from "./listkinds.js";
@@ -297,8 +297,7 @@ function Result({ me, phone }) {
 }
 
 export function Lookup({ me, arg }) {
-  const [text, setText] = useState(arg || "");
-  useEffect(() => setText(arg || ""), [arg]); // the box shows the number looked up
+  const [text, setText] = useFollowed(arg || ""); // the box shows the number looked up
   function submit(event) {
     event.preventDefault();
     location.hash = `#/lookup/${encodeURIComponent(toE164(text))}`;

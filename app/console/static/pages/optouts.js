@@ -3,7 +3,7 @@
 // (POST /v1/opt-outs/uploads), and the numbers opted out now, page by page.
 import { api, page } from "../api.js";
 import {
-  Empty, Failure, Loading, allows, html, plural, toE164, useEffect, useLoad, useState, when,
+  Empty, Failure, Loading, allows, html, plural, toE164, useFollowed, useLoad, useState, when,
 } from "../ui.js";
 import { FileUpload, UploadFailed } from "../uploads.js";
 
@@ -127,8 +127,7 @@ function NumberState({ me, phone, version, onChanged }) {
 }
 
 function LookUp({ me, phone, version, onChanged }) {
-  const [text, setText] = useState(phone || "");
-  useEffect(() => setText(phone || ""), [phone]);
+  const [text, setText] = useFollowed(phone || "");
   function submit(event) {
     event.preventDefault();
     show(toE164(text));
