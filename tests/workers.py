@@ -111,6 +111,9 @@ async def _delete_what_was_made(database: Database, admin_id: str) -> None:
         await conn.execute(
             text("DELETE FROM api_keys WHERE id = :admin OR tenant_id = ANY(:tenants)"), params
         )
+        await conn.execute(
+            text("DELETE FROM calling_policies WHERE tenant_id = ANY(:tenants)"), params
+        )
         await conn.execute(text("DELETE FROM tenants WHERE id = ANY(:tenants)"), params)
         await conn.execute(text("DELETE FROM area_code_overrides WHERE updated_by = :admin"), made)
         await conn.execute(text("DELETE FROM calling_bans WHERE created_by = :admin"), made)

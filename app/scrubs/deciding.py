@@ -1,28 +1,30 @@
 """A scrub's rows decided exactly as checks at its instant would be, without recording them.
 
-Each chunk of rows is prepared by the checks' own `Preparer` (the strict parse, calling hours
-once per area code and state for the whole file, frequency caps), looked up with the checks'
-own statement (`checks.repository.look_up`), matched by `checks.matching.matches` and decided
-by `checks.outcome.decide`: the very code a check runs, minus the record and the reservation.
-Pure but for the lookup, which the caller runs; the two halves run in worker threads."""
+Each chunk of rows is normalized as uploads read numbers, looked up with the checks' own
+statement (`checks.repository.look_up`), and decided by the checks' own code: `Preparer` (the
+strict parse, calling hours, frequency caps), `checks.matching.matches` and
+`checks.outcome.decide`, minus the record and the reservation. A number the lookup says nothing
+of gets the verdict `decide` gave such a number of its area code (once per area code for the
+whole file); the others are decided one by one. Pure but for the lookup, which the caller
+runs; the two halves run in worker threads."""
 
 from __future__ import annotations
 
-import csv
-import io
+import collections
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from app.callingrules.service import allows_stale_registry
-from app.checks.matching import applying, matches
+from app.checks.matching import KIND, applying, matches
 from app.checks.outcome import SUMMARY_KEYS, Decided, Prepared, decide
 from app.checks.service import Context, Preparer
 from app.core.schemas import rfc3339_utc
 from app.numbers.errors import InvalidPhone
 from app.numbers.parsing import parse_lenient
 from app.scrubs.errors import ScrubFailed
+from app.scrubs.reading import cell
 from app.uploads.fileformat import normalize
 
 RESULT_COLUMNS = (
@@ -33,23 +35,42 @@ RESULT_COLUMNS = (
     "callguard_exemption",  # the consent id whose exemption waived registry matches
     "callguard_list_ids",  # the matching lists' ids, joined by ;
 )
+NO_VERDICT = ("invalid_phone", "")  # replaced by an invalid row's own verdict
+NPA = 10_000_000  # a number's integer // NPA: its area code
 NO_CHECK_ID = "-"  # a scrub makes no check: its items carry no check id
 BLOCKED = frozenset(("opted_out", "dnc_blocked", "call_hours_violation"))
 
 
 @dataclass(slots=True)
 class Chunk:
-    """Rows read, their items, and what the lookup needs."""
+    """Rows read (their text), each row's number, and what the lookup needs."""
 
-    rows: list[tuple[list[str], str]]
-    items: list[Prepared]
-    valid: list[tuple[int, int, str | None]]  # (number, index, tenant), in number order
+    rows: list[str]  # each row's CSV text, padded to the header's width, without a line end
+    numbers_of: list[int | str]  # per row: its ten digits as an integer, or why it is invalid
+    invalid: dict[int, Prepared]  # row index: an invalid row's item, as a check would say it
     numbers: list[int]  # distinct, sorted
     capped: list[int]  # the numbers some cap may apply to, sorted
     span: tuple[datetime, datetime] | None  # the attempts' span those caps look at
 
 
+@dataclass(frozen=True, slots=True)
+class _Area:
+    """What every number of an area code shares: the verdict of a number no lookup row speaks
+    of (its calling-hours verdict, decided by `decide` on a check of one of them), and whether
+    caps apply (with the span of attempts they look at)."""
+
+    verdict: tuple[str, str]  # (callguard_result, the row's ending: ",<the columns>\r\n")
+    capped: bool
+    span: tuple[datetime, datetime]
+
+
 class Decider:
+    """Rows decided as checks: a row whose number no lookup row speaks of (not listed, opted
+    out, consented, nor attempted: most of a campaign file) has its area code's verdict, which
+    `decide` gives once per area code for a check of such a number; every other row is prepared
+    and decided as its own check. The scrub has one instant and no recipient state, so calling
+    hours depend on the area code alone."""
+
     def __init__(self, ctx: Context, at: datetime, channel: str, purpose: str) -> None:
         self.ctx = ctx
         self.at = at
@@ -57,41 +78,51 @@ class Decider:
         self.allow_stale = allows_stale_registry(ctx.snapshot, ctx.tenant_id)
         self.in_service = ctx.snapshot.in_service
         self.summary = dict.fromkeys(SUMMARY_KEYS, 0)
+        self._areas: dict[int, _Area] = {}
 
-    def prepare(self, rows: list[tuple[list[str], str]]) -> Chunk:
-        preparer, in_service = self.preparer, self.in_service
-        items: list[Prepared] = []
-        valid: list[tuple[int, int, str | None]] = []
-        capped: set[int] = set()
-        low = high = None
-        tenant = self.ctx.tenant_id
-        for i, (_, value) in enumerate(rows):
-            number = normalize(value, in_service)
-            if isinstance(number, int):
-                item = preparer.item(f"+1{number:010d}", None, NO_CHECK_ID)
-            else:
-                item = preparer.item(value, None, NO_CHECK_ID)
+    def _item(self, number: int) -> Prepared:
+        return self.preparer.item(f"+1{number:010d}", None, NO_CHECK_ID)
+
+    def _area(self, number: int) -> _Area:
+        item = self._item(number)
+        verdict = _verdict(decide(item, None, self.at), [])
+        return _Area(verdict, item.capped, item.attempts_span)
+
+    def prepare(self, rows: list[str], values: list[str]) -> Chunk:
+        in_service, areas = self.in_service, self._areas
+        numbers_of: list[int | str] = [normalize(v, in_service) for v in values]
+        numbers = sorted({n for n in numbers_of if n.__class__ is int})
+        if new := {n // NPA for n in numbers}.difference(areas):
+            firsts = {n // NPA: n for n in numbers if n // NPA in new}
+            for npa, number in firsts.items():
+                areas[npa] = self._area(number)
+        invalid: dict[int, Prepared] = {}
+        for i, read in enumerate(numbers_of):
+            if read.__class__ is str:
+                item = self.preparer.item(values[i], None, NO_CHECK_ID)
                 if item.number is None:  # the reason as a file's reader sees it
-                    item.invalid_message = _lenient_message(value, in_service)
-            items.append(item)
-            if item.number is not None:
-                as_int = item.number.as_int
-                valid.append((as_int, i, tenant))
-                if item.capped:
-                    capped.add(as_int)
-                    start, end = item.attempts_span
-                    low = start if low is None or start < low else low
-                    high = end if high is None or end > high else high
-        valid.sort()
-        numbers = sorted({n for n, _, _ in valid})
-        span = (low, high) if low is not None and high is not None else None
-        return Chunk(rows, items, valid, numbers, sorted(capped), span)
+                    item.invalid_message = _lenient_message(values[i], in_service)
+                invalid[i] = item
+        capped: list[int] = []
+        span = None
+        spans = [a.span for a in areas.values() if a.capped]
+        if spans:
+            capped = [n for n in numbers if areas[n // NPA].capped]
+            if capped:
+                span = (min(s for s, _ in spans), max(e for _, e in spans))
+        return Chunk(rows, numbers_of, invalid, numbers, capped, span)
 
-    def decide(self, chunk: Chunk, found_rows: Sequence[Any], now: datetime, width: int) -> bytes:
-        """The chunk's result rows as CSV (the input's fields, padded to `width`, then
-        RESULT_COLUMNS). Raises ScrubFailed when a stale registry list refuses the tenant's
-        checks (as a check would be refused)."""
-        found, aging = matches(list(found_rows), chunk.items, chunk.valid)
+    def decide(self, chunk: Chunk, found_rows: Sequence[Any], now: datetime) -> bytes:
+        """The chunk's result rows as CSV (each row's text, then RESULT_COLUMNS). Raises
+        ScrubFailed when a stale registry list refuses the tenant's checks (as a check would be
+        refused)."""
+        spoken = {row[0] for row in found_rows if row[KIND] != "aging"}
+        numbers_of, areas = chunk.numbers_of, self._areas
+        own = [i for i, n in enumerate(numbers_of) if n in spoken]  # decided one by one
+        items = [self._item(numbers_of[i]) for i in own]  # type: ignore[arg-type]
+        tenant = self.ctx.tenant_id
+        valid = sorted((numbers_of[i], k, tenant) for k, i in enumerate(own))
+        found, aging = matches(list(found_rows), items, valid)  # type: ignore[arg-type]
         if aging:
             when = max(now, self.at)
             stale = [a for a in applying(aging, self.ctx.tenant_id) if a.stale(when)]
@@ -104,18 +135,18 @@ class Decider:
                     f"{first.max_age_days} days before the scrub's instant; checks are "
                     "refused until it is refreshed.",
                 )
-        out = io.StringIO()
-        write = csv.writer(out).writerow
-        summary = self.summary
-        for i, ((fields, _), item) in enumerate(zip(chunk.rows, chunk.items, strict=True)):
-            entry = found.get(i)
-            result = decide(item, entry, now)
-            if len(fields) < width:
-                fields = fields + [""] * (width - len(fields))
-            columns = _columns(result, entry.lists if entry is not None else [])
-            summary["allowed" if columns[0] == "ok" else columns[0]] += 1
-            write(fields + columns)
-        return out.getvalue().encode()
+        # every row its area code's verdict, then the invalid rows' and those decided one by one
+        verdicts = [
+            areas[n // NPA].verdict if n.__class__ is int else NO_VERDICT for n in numbers_of
+        ]
+        for i, item in chunk.invalid.items():
+            verdicts[i] = _verdict(decide(item, None, now), [])
+        for k, i in enumerate(own):
+            entry = found.get(k)
+            verdicts[i] = _verdict(decide(items[k], entry, now), entry.lists if entry else [])
+        for code, count in collections.Counter(v[0] for v in verdicts).items():
+            self.summary["allowed" if code == "ok" else code] += count
+        return "".join([t + v[1] for t, v in zip(chunk.rows, verdicts, strict=True)]).encode()
 
 
 def _columns(result: Decided, lists: list[dict[str, Any]]) -> list[str]:
@@ -137,6 +168,11 @@ def _columns(result: Decided, lists: list[dict[str, Any]]) -> list[str]:
         exemption["consent_id"] if exemption else "",
         ";".join(m["list_id"] for m in shown),
     ]
+
+
+def _verdict(result: Decided, lists: list[dict[str, Any]]) -> tuple[str, str]:
+    columns = _columns(result, lists)
+    return columns[0], "," + ",".join(map(cell, columns)) + "\r\n"
 
 
 def _lenient_message(value: str, in_service: Any) -> str:

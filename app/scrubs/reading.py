@@ -1,7 +1,14 @@
-"""Reading a scrub's spooled file in a worker thread: every data row with all its columns, in
-input order, and the value of its phone column. The layout (a CSV with a header, one number a
-line, FTC's `NPA,NUMBER`) and the phone column are found as uploads find them
-(`uploads.fileformat.detect`); gzip however it arrived, within the size limit once inflated."""
+"""Reading a scrub's spooled file in a worker thread: every data row as written (its CSV text,
+padded to the header's width) and the value of its phone column, in input order. The layout (a
+CSV with a header, one number a line, FTC's `NPA,NUMBER`) and the phone column are found as
+uploads find them (`uploads.fileformat.detect`); gzip however it arrived, within the size limit
+once inflated.
+
+A row is kept as its text, not as a list of fields: the result row is that text and the
+callguard columns, so a row with no quote is only split to find its phone value, and a million
+rows in flight are a million strings (which the garbage collector does not walk), not a million
+lists. A row with a quote is read by the csv module, across lines when a quoted field holds a
+line break, and kept as the lines it spans."""
 
 from __future__ import annotations
 
@@ -16,11 +23,40 @@ from app.uploads.fileformat import MAX_LINE_CHARS, Layout, detect
 from app.uploads.reading import Inflated
 
 GZIP_MAGIC = b"\x1f\x8b"
+NEEDS_QUOTES = frozenset(',"\r\n')
+
+
+def cell(value: str) -> str:
+    """A field as the csv module writes it (quoted only when it must be)."""
+    if NEEDS_QUOTES.isdisjoint(value):
+        return value
+    return '"' + value.replace('"', '""') + '"'
+
+
+class _Taken:
+    """The file's lines for the csv module, each also kept: the raw text of a quoted row."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self.first: str | None = None
+        self.taken: list[str] = []
+
+    def __iter__(self) -> _Taken:
+        return self
+
+    def __next__(self) -> str:
+        if self.first is not None:
+            line, self.first = self.first, None
+        else:
+            line = next(self._lines)
+        self.taken.append(line)
+        return line
 
 
 class RowReader:
     """`header`: the output's input columns (a file without a header gets `phone`); then
-    `chunk(n)` gives up to n rows as (fields, phone value), in input order."""
+    `chunk(n)` gives up to n rows (their CSV text, without a line end) and their phone values,
+    in input order: no rows only at the end of the file."""
 
     def __init__(
         self, path: Path, *, is_gzip: bool, column: str | None, max_bytes: int | None
@@ -35,46 +71,75 @@ class RowReader:
             newline="",
         )
         self.header: list[str] = ["phone"]
-        self._rows: Iterator[tuple[list[str], str]] = iter(())
+        self._layout = Layout("lines")
+        self._first: str | None = None  # a file without a header: its first line is a row
         self._start(column)
+        self._taken = _Taken(self._file)
+        self._quoted = csv.reader(self._taken)
 
     def _start(self, column: str | None) -> None:
         while first := self._file.readline(MAX_LINE_CHARS + 1):
             line = first.rstrip("\r\n")
             if not line.strip():
                 continue
-            layout = detect(line, column)
-            if layout.kind == "csv":
+            self._layout = detect(line, column)
+            if self._layout.kind == "csv":
                 self.header = next(csv.reader([line]))
-                self._rows = self._csv(layout)
             else:
-                self._rows = self._lines(layout, line)
+                self._first = first
             return
+        self._layout = Layout("lines")
 
-    def _csv(self, layout: Layout) -> Iterator[tuple[list[str], str]]:
-        at = layout.column
-        for row in csv.reader(self._file):
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            yield row, row[at] if at < len(row) else ""
-
-    def _lines(self, layout: Layout, first: str) -> Iterator[tuple[list[str], str]]:
-        ftc = layout.kind == "ftc"
-        line: str | None = first
-        while line is not None:
-            if line.strip():
-                value = line.strip()
-                yield [value], value.replace(",", "", 1) if ftc else value
-            raw = self._file.readline(MAX_LINE_CHARS + 1)
-            line = raw.rstrip("\r\n") if raw else None
-
-    def chunk(self, size: int) -> list[tuple[list[str], str]]:
-        out = []
-        for row in self._rows:
-            out.append(row)
-            if len(out) >= size:
+    def chunk(self, size: int) -> tuple[list[str], list[str]]:
+        if self._layout.kind != "csv":
+            return self._lines(size)
+        texts: list[str] = []
+        values: list[str] = []
+        at, width = self._layout.column, len(self.header)
+        lines = self._file
+        for line in lines:
+            if '"' in line:
+                line, fields = self._quoted_row(line)
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    continue
+                count = len(fields)
+                value = fields[at] if at < count else ""
+            else:
+                line = line.rstrip("\r\n")
+                if not line.strip():
+                    continue
+                count = line.count(",") + 1
+                value = line.split(",", at + 1)[at] if at < count else ""
+            texts.append(line + "," * (width - count) if count < width else line)
+            values.append(value)
+            if len(texts) >= size:
                 break
-        return out
+        return texts, values
+
+    def _quoted_row(self, line: str) -> tuple[str, list[str]]:
+        """The row starting at `line` (read on by the csv module while a quoted field holds a
+        line break): its text as written, and its fields."""
+        taken = self._taken
+        taken.first, taken.taken = line, []
+        fields = next(self._quoted)
+        return "".join(taken.taken).rstrip("\r\n"), fields
+
+    def _lines(self, size: int) -> tuple[list[str], list[str]]:
+        ftc = self._layout.kind == "ftc"
+        texts: list[str] = []
+        values: list[str] = []
+        while len(texts) < size:
+            if self._first is not None:
+                raw, self._first = self._first, None
+            else:
+                raw = self._file.readline(MAX_LINE_CHARS + 1)
+            if not raw:
+                break
+            value = raw.strip()
+            if value:
+                texts.append(cell(value))
+                values.append(value.replace(",", "", 1) if ftc else value)
+        return texts, values
 
     def close(self) -> None:
         self._file.close()

@@ -6,7 +6,14 @@ from hypothesis import strategies as st
 
 from app.numbers.errors import InvalidPhone
 from app.numbers.parsing import parse_lenient
-from app.uploads.fileformat import FileFormatError, Layout, detect, normalize, values
+from app.uploads.fileformat import (
+    FileFormatError,
+    Layout,
+    detect,
+    normalize,
+    normalize_written,
+    values,
+)
 
 IN_SERVICE = frozenset({"201", "212", "415", "800", "907"})
 
@@ -23,6 +30,8 @@ def lenient(raw: str) -> int | str:
     raw=st.one_of(
         st.text(alphabet="0123456789+()-. \tx\r\xa0\u2003٣", max_size=20),
         st.text(max_size=16),
+        st.from_regex(r"\+?1?[0-9]{0,12}", fullmatch=True),  # the forms read the fast way
+        st.from_regex(r"\+?1?[0-9٣²]{0,11}", fullmatch=True),
         st.sampled_from(sorted(IN_SERVICE))
         .flatmap(
             lambda npa: st.text(alphabet="0123456789", min_size=7, max_size=7).map(
@@ -30,6 +39,7 @@ def lenient(raw: str) -> int | str:
                     [
                         f"{npa}{rest}",
                         f"1{npa}{rest}",
+                        f"+1{npa}{rest}",
                         f"+1 {npa} {rest[:3]} {rest[3:]}",
                         f"({npa}) {rest[:3]}-{rest[3:]}",
                         f"{npa}.{rest[:3]}.{rest[3:]}",
@@ -41,7 +51,7 @@ def lenient(raw: str) -> int | str:
     )
 )
 def test_normalize_agrees_with_the_lenient_parser(raw: str) -> None:
-    assert normalize(raw, IN_SERVICE) == lenient(raw)
+    assert normalize(raw, IN_SERVICE) == lenient(raw) == normalize_written(raw, IN_SERVICE)
 
 
 def test_detects_one_number_per_line() -> None:
