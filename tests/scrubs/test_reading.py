@@ -47,14 +47,17 @@ def _expected(body: str, at: int) -> tuple[list[list[str]], list[str]]:
 )
 @given(
     rows=st.lists(st.lists(FIELD, min_size=0, max_size=5), max_size=12),
-    quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+    quote_all=st.booleans(),
     ending=st.sampled_from(["\r\n", "\n"]),
 )
 def test_rows_read_back_as_the_csv_module_reads_them(
-    tmp_path: Path, rows: list[list[str]], quoting: int, ending: str
+    tmp_path: Path, rows: list[list[str]], quote_all: bool, ending: str
 ) -> None:
     out = io.StringIO()
-    writer = csv.writer(out, quoting=quoting, lineterminator=ending)
+    if quote_all:
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator=ending)
+    else:
+        writer = csv.writer(out, lineterminator=ending)
     writer.writerow(["name", "phone", "note"])
     writer.writerows(rows)
     body = out.getvalue()
