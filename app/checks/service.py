@@ -99,9 +99,24 @@ class Preparer:
         self._tenant_caps, self._after_conversation = tenant_caps(ctx.snapshot, ctx.tenant_id)
 
     def item(self, to: str, recipient_state: str | None, check_id: str | None = None) -> Prepared:
-        ctx = self.ctx
         to = escaped(to)  # what is kept and echoed; such a number is invalid either way
-        item = Prepared(
+        item = self._blank(to, recipient_state, check_id)
+        try:
+            number = parse_strict(to, self.ctx.snapshot.in_service)
+        except InvalidPhone as exc:
+            item.invalid = dict(exc.details or {})
+            item.invalid_message = exc.message
+            return item
+        return self._valid(item, number, recipient_state)
+
+    def number_item(self, number: PhoneNumber, check_id: str | None = None) -> Prepared:
+        """The item of a number already known to be valid (a scrub's rows, read by the bulk
+        path's normalization), with no recipient state: `item` without the parse."""
+        return self._valid(self._blank(number.e164, None, check_id), number, None)
+
+    def _blank(self, to: str, recipient_state: str | None, check_id: str | None) -> Prepared:
+        ctx = self.ctx
+        return Prepared(
             check_id=check_id or new_record_ids("chk", 1)[0],
             phone=to[:64],
             at=self.at,
@@ -116,12 +131,8 @@ class Preparer:
             reserve=self.reserve,
             after_conversation_hours=self._after_conversation,
         )
-        try:
-            number = parse_strict(to, ctx.snapshot.in_service)
-        except InvalidPhone as exc:
-            item.invalid = dict(exc.details or {})
-            item.invalid_message = exc.message
-            return item
+
+    def _valid(self, item: Prepared, number: PhoneNumber, recipient_state: str | None) -> Prepared:
         key = (number.npa, recipient_state)
         hours = self._hours.get(key)
         if hours is None:

@@ -22,7 +22,7 @@ from app.checks.outcome import SUMMARY_KEYS, Decided, Prepared, decide
 from app.checks.service import Context, Preparer
 from app.core.schemas import rfc3339_utc
 from app.numbers.errors import InvalidPhone
-from app.numbers.parsing import parse_lenient
+from app.numbers.parsing import PhoneNumber, parse_lenient
 from app.scrubs.errors import ScrubFailed
 from app.scrubs.reading import cell
 from app.uploads.fileformat import normalize
@@ -79,13 +79,26 @@ class Decider:
         self.in_service = ctx.snapshot.in_service
         self.summary = dict.fromkeys(SUMMARY_KEYS, 0)
         self._areas: dict[int, _Area] = {}
+        self._verdicts: dict[tuple[str, ...], tuple[str, str]] = {}
+
+    def _verdict(self, result: Decided, lists: list[dict[str, Any]]) -> tuple[str, str]:
+        """(callguard_result, the row's ending); rows with the same columns (the same lists and
+        reason, say) share the ending's text."""
+        columns = tuple(_columns(result, lists))
+        verdict = self._verdicts.get(columns)
+        if verdict is None:
+            if len(self._verdicts) >= 10_000:
+                self._verdicts.clear()
+            ending = "," + ",".join(map(cell, columns)) + "\r\n"
+            verdict = self._verdicts[columns] = (columns[0], ending)
+        return verdict
 
     def _item(self, number: int) -> Prepared:
-        return self.preparer.item(f"+1{number:010d}", None, NO_CHECK_ID)
+        return self.preparer.number_item(PhoneNumber(f"{number:010d}"), NO_CHECK_ID)
 
     def _area(self, number: int) -> _Area:
         item = self._item(number)
-        verdict = _verdict(decide(item, None, self.at), [])
+        verdict = self._verdict(decide(item, None, self.at), [])
         return _Area(verdict, item.capped, item.attempts_span)
 
     def prepare(self, rows: list[str], values: list[str]) -> Chunk:
@@ -140,10 +153,10 @@ class Decider:
             areas[n // NPA].verdict if n.__class__ is int else NO_VERDICT for n in numbers_of
         ]
         for i, item in chunk.invalid.items():
-            verdicts[i] = _verdict(decide(item, None, now), [])
+            verdicts[i] = self._verdict(decide(item, None, now), [])
         for k, i in enumerate(own):
             entry = found.get(k)
-            verdicts[i] = _verdict(decide(items[k], entry, now), entry.lists if entry else [])
+            verdicts[i] = self._verdict(decide(items[k], entry, now), entry.lists if entry else [])
         for code, count in collections.Counter(v[0] for v in verdicts).items():
             self.summary["allowed" if code == "ok" else code] += count
         return "".join([t + v[1] for t, v in zip(chunk.rows, verdicts, strict=True)]).encode()
@@ -168,11 +181,6 @@ def _columns(result: Decided, lists: list[dict[str, Any]]) -> list[str]:
         exemption["consent_id"] if exemption else "",
         ";".join(m["list_id"] for m in shown),
     ]
-
-
-def _verdict(result: Decided, lists: list[dict[str, Any]]) -> tuple[str, str]:
-    columns = _columns(result, lists)
-    return columns[0], "," + ",".join(map(cell, columns)) + "\r\n"
 
 
 def _lenient_message(value: str, in_service: Any) -> str:
