@@ -110,12 +110,11 @@ class Decider:
             for npa, number in firsts.items():
                 areas[npa] = self._area(number)
         invalid: dict[int, Prepared] = {}
-        for i, read in enumerate(numbers_of):
-            if read.__class__ is str:
-                item = self.preparer.item(values[i], None, NO_CHECK_ID)
-                if item.number is None:  # the reason as a file's reader sees it
-                    item.invalid_message = _lenient_message(values[i], in_service)
-                invalid[i] = item
+        for i in [i for i, n in enumerate(numbers_of) if n.__class__ is str]:
+            item = self.preparer.item(values[i], None, NO_CHECK_ID)
+            if item.number is None:  # the reason as a file's reader sees it
+                item.invalid_message = _lenient_message(values[i], in_service)
+            invalid[i] = item
         capped: list[int] = []
         span = None
         spans = [a.span for a in areas.values() if a.capped]

@@ -106,9 +106,9 @@ class RowReader:
                 value = fields[at] if at < count else ""
             else:
                 line = line.rstrip("\r\n")
-                if not line.strip():
-                    continue
                 count = line.count(",") + 1
+                if count == 1 and not line.strip():
+                    continue
                 value = line.split(",", at + 1)[at] if at < count else ""
             texts.append(line + "," * (width - count) if count < width else line)
             values.append(value)
