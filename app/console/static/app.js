@@ -106,7 +106,10 @@ function Console() {
   useEffect(() => window.scrollTo(0, 0), [route.path]);
 
   useEffect(() => {
-    if (storedKey()) {
+    // Only the session the tab had when the page opened (`checking` as first drawn), not a key
+    // stored since: on a busy machine this effect can run after a fast sign-in, and checking
+    // that key again would forget it on any failed answer, signing the person out at once.
+    if (checking) {
       api("/me").then(setMe, () => forgetKey()).finally(() => setChecking(false));
     }
     const signedOut = (event) => {
