@@ -1,5 +1,5 @@
-"""Check benchmark (issue 7): single-check throughput and latency against a constant endpoint,
-and a batch of 10,000 numbers against a 10-million-entry global list, measured in one run.
+"""Check benchmark (issues 7 and 22): single-check throughput and latency against a constant
+endpoint, and a batch of 10,000 numbers against a 10-million-entry global list, in one run.
 
     .venv/bin/python bench/checks.py [--list-rows 10000000] [--duration 10] [--repeat 3]
 
@@ -8,8 +8,11 @@ port and with the same uvicorn settings:
   constant   bench/constant_app.py: parses the same JSON body, returns a constant;
   callguard  `callguard serve`: the real check (auth, parse, hours, one batched lookup of the
              DNC lists and opt-outs, the audit record committed before the answer);
-and loads each with wrk from this machine: 16 connections for throughput, 4 for latency. The
-body is one number on no list at a fixed instant inside calling hours (the answer is 200 ok).
+and loads each with wrk from this machine: 16 connections for throughput, 4 for latency, with
+two kinds of traffic. Mixed (bench/mix.py, the first line): a different valid number every
+request over hundreds of area codes in five time zones, 90% allowed, 5% listed, 3% opted out by
+the tenant (1,000,000 opt-outs loaded), 2% outside calling hours. One number (the second line):
+one number on no list at a fixed instant inside calling hours (the answer is 200 ok).
 Then, on callguard with 2 workers, it times POST /v1/checks/batch with 10,000 numbers (half on
 the list) against the global list (the first batch after start apart, then the median of the
 rest), and, as the baseline, the batch's lookup statement alone from a plain connection, for as
@@ -53,6 +56,7 @@ from app.rules.data import load_frequency_caps
 from app.rules.engine import LOOKAHEAD
 
 sys.path.insert(0, str(Path(__file__).parent))
+import mix
 from dnc_import import random_numbers
 from harness import load_global_list
 
@@ -437,6 +441,12 @@ def main() -> None:
         help="consents the bench tenant holds, for numbers of the list (issue 16: 1000000)",
     )
     parser.add_argument(
+        "--optouts",
+        type=int,
+        default=1_000_000,
+        help="voice opt-outs of the bench tenant, 3%% of the mixed traffic's numbers among them",
+    )
+    parser.add_argument(
         "--without",
         action="append",
         choices=sorted(DROPPABLE),
@@ -471,8 +481,11 @@ async def drop(dsn: str, names: list[str]) -> None:
         await conn.close()
 
 
+MIX_SIZE = 200_000  # numbers of the mixed traffic: more than a run of wrk asks
+
+
 def bench(args: argparse.Namespace, dsn: str, work: Path) -> None:
-    numbers = random_numbers(args.list_rows + 100_000, seed=11)
+    numbers = random_numbers(args.list_rows + 2 * MIX_SIZE, seed=11)
     on_list, off_list = numbers[: args.list_rows], numbers[args.list_rows :]
     started = time.monotonic()
     asyncio.run(load_bench_list(dsn, on_list))
@@ -487,9 +500,15 @@ def bench(args: argparse.Namespace, dsn: str, work: Path) -> None:
         server.stop()
     asyncio.run(load_consents(dsn, on_list, args.kind, args.consents))
     asyncio.run(load_attempts(dsn, numbers, args.attempts, args.policy_caps))
-    script = wrk_script(work, token, off_list[:5000] if args.reserve else None)
+    picked = mix.pick(on_list, off_list, MIX_SIZE)
+    asyncio.run(mix.load_optouts(dsn, picked["opted_out"], args.optouts))
+    numbers_file = mix.write_numbers(work / "numbers.txt", picked)
+    scripts = {
+        "mix": mix.wrk_script(work, token, numbers_file, args.reserve),
+        "one": wrk_script(work, token, off_list[:5000] if args.reserve else None),
+    }
 
-    results: dict[tuple[str, int, int], list[dict[str, float]]] = {}
+    results: dict[tuple[str, int, int, str], list[dict[str, float]]] = {}
     for workers in () if args.batch_only else (1, 2):
         for _ in range(args.repeat):
             for name in ("constant", "callguard"):
@@ -499,11 +518,14 @@ def bench(args: argparse.Namespace, dsn: str, work: Path) -> None:
                     else callguard_server(workers, dsn, work / "state")
                 )
                 try:
-                    run_wrk(script, 4, 2, args.reserve)  # warm up
-                    for connections in (16, 4):
-                        result = run_wrk(script, connections, args.duration, args.reserve)
-                        results.setdefault((name, workers, connections), []).append(result)
-                        print(name, workers, connections, result, flush=True)
+                    run_wrk(scripts["one"], 4, 2, True)  # warm up
+                    for traffic, script in scripts.items():
+                        answers = traffic == "mix" or args.reserve
+                        for connections in (16, 4):
+                            result = run_wrk(script, connections, args.duration, answers)
+                            key = (name, workers, connections, traffic)
+                            results.setdefault(key, []).append(result)
+                            print(name, workers, connections, traffic, result, flush=True)
                 finally:
                     server.stop()
 
@@ -524,12 +546,12 @@ def bench(args: argparse.Namespace, dsn: str, work: Path) -> None:
 def report(
     args: argparse.Namespace,
     dsn: str,
-    results: dict[tuple[str, int, int], list[dict[str, float]]],
+    results: dict[tuple[str, int, int, str], list[dict[str, float]]],
     batches: list[float],
     lookups: list[float],
 ) -> None:
-    def med(name: str, workers: int, connections: int, field: str) -> float:
-        return statistics.median(r[field] for r in results[(name, workers, connections)])
+    def med(name: str, workers: int, connections: int, field: str, traffic: str) -> float:
+        return statistics.median(r[field] for r in results[(name, workers, connections, traffic)])
 
     async def version() -> str:
         conn = await asyncpg.connect(dsn)
@@ -543,7 +565,7 @@ def report(
     print(
         f"Machine: {platform.node()} ({os.cpu_count()} cores), PostgreSQL {server_version}, "
         f"global {args.kind} list of {args.list_rows:,} numbers, {args.consents:,} consents, "
-        f"{args.attempts:,} attempts"
+        f"{args.attempts:,} attempts, {args.optouts:,} opt-outs"
         + (", tenant caps on every number" if args.policy_caps else "")
         + (", reserving checks" if args.reserve else "")
         + (f", without {' and '.join(args.without)}" if args.without else "")
@@ -567,26 +589,35 @@ def report(
     )
 
 
-def single_checks(args: argparse.Namespace, med: Callable[[str, int, int, str], float]) -> None:
+def single_checks(
+    args: argparse.Namespace, med: Callable[[str, int, int, str, str], float]
+) -> None:
     print(f"wrk -t2 for {args.duration}s, median of {args.repeat}")
     print()
     print(
-        "| workers | constant req/s (16 conn) | callguard req/s (16 conn) | ratio | "
-        "callguard p50 / p99 ms (4 conn) | constant p99 ms (4 conn) |"
+        "| traffic | workers | constant req/s (16 conn) | callguard req/s (16 conn) | ratio | "
+        "callguard p50 / p99 ms (4 conn) | constant p99 ms (4 conn) | answers not 200 (16 conn) |"
     )
-    print("|---|---|---|---|---|---|")
-    for workers in (1, 2):
-        constant = med("constant", workers, 16, "rps")
-        ours = med("callguard", workers, 16, "rps")
-        print(
-            f"| {workers} | {constant:,.0f} | {ours:,.0f} | {ours / constant:.2f} | "
-            f"{med('callguard', workers, 4, 'p50_ms'):.2f} / "
-            f"{med('callguard', workers, 4, 'p99_ms'):.2f} | "
-            f"{med('constant', workers, 4, 'p99_ms'):.2f} |"
-        )
-    scaling = med("callguard", 2, 16, "rps") / med("callguard", 1, 16, "rps")
-    print()
-    print(f"callguard throughput, 2 workers vs 1: {scaling:.2f}x")
+    print("|---|---|---|---|---|---|---|---|")
+    for traffic, words in (("mix", "mixed, distinct numbers"), ("one", "one number")):
+        for workers in (1, 2):
+            constant = med("constant", workers, 16, "rps", traffic)
+            ours = med("callguard", workers, 16, "rps", traffic)
+            answered = ours * args.duration  # about as many answers as a run got
+            refused = (
+                f"{med('callguard', workers, 16, 'non_2xx', traffic) / answered:.1%}"
+                if traffic == "mix" or args.reserve
+                else "0"
+            )
+            print(
+                f"| {words} | {workers} | {constant:,.0f} | {ours:,.0f} | {ours / constant:.2f} | "
+                f"{med('callguard', workers, 4, 'p50_ms', traffic):.2f} / "
+                f"{med('callguard', workers, 4, 'p99_ms', traffic):.2f} | "
+                f"{med('constant', workers, 4, 'p99_ms', traffic):.2f} | {refused} |"
+            )
+    for traffic in ("mix", "one"):
+        scaling = med("callguard", 2, 16, "rps", traffic) / med("callguard", 1, 16, "rps", traffic)
+        print(f"\ncallguard throughput ({traffic}), 2 workers vs 1: {scaling:.2f}x")
 
 
 if __name__ == "__main__":
