@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,6 +32,29 @@ def _start(state: Path, port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
+
+
+def wait_running(client: httpx.Client, path: str, headers: dict[str, str]) -> None:
+    """Until the job at `path` runs (it must not have ended: the kill is to come mid-way)."""
+    deadline = time.monotonic() + 60
+    while True:
+        now = client.get(path, headers=headers).json()
+        assert now["status"] in ("queued", "running"), now
+        if now["status"] == "running":
+            return
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def ended_after_restart(client: httpx.Client, path: str, headers: dict[str, str]) -> Any:
+    """The job at `path` once the restarted server's sweeper moved it on from `running`."""
+    deadline = time.monotonic() + 40
+    while True:
+        after = client.get(path, headers=headers).json()
+        if after["status"] != "running":
+            return after
+        assert time.monotonic() < deadline, f"{path} stayed running after a restart"
+        time.sleep(0.5)
 
 
 @pytest.fixture
@@ -71,27 +95,14 @@ def test_kill_9_during_an_upload_changes_nothing(state: Path) -> None:
                 content=big.encode(),
                 headers={**admin, "content-type": "text/plain"},
             ).json()
-            deadline = time.monotonic() + 60
-            while True:  # wait until it runs
-                now = client.get(f"/v1/dnc/uploads/{upload['id']}", headers=admin).json()
-                assert now["status"] in ("queued", "running"), now
-                if now["status"] == "running":
-                    break
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+            wait_running(client, f"/v1/dnc/uploads/{upload['id']}", admin)
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=10)
 
         server = _start(state, port)
         _wait_ready(port, server)
         with httpx.Client(base_url=base, timeout=30) as client:
-            deadline = time.monotonic() + 40
-            while True:
-                after = client.get(f"/v1/dnc/uploads/{upload['id']}", headers=admin).json()
-                if after["status"] != "running":
-                    break
-                assert time.monotonic() < deadline, "the upload stayed running after a restart"
-                time.sleep(0.5)
+            after = ended_after_restart(client, f"/v1/dnc/uploads/{upload['id']}", admin)
             assert after["status"] == "failed"
             assert after["failure"]["error"] == "interrupted"
             numbers = client.get(f"/v1/dnc/lists/{list_id}/numbers", headers=admin).json()["data"]

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import random
 import signal
-import time
 from pathlib import Path
 
 import httpx
 
 from tests.core.test_serve import _free_port, _wait_ready
-from tests.dnc.test_crash import _start
+from tests.dnc.test_crash import _start, ended_after_restart, wait_running
 from tests.dnc.test_crash import state as state  # the fixture: a scratch data folder
 
 
@@ -32,27 +31,14 @@ def test_kill_9_during_a_scrub_leaves_it_failed(state: Path) -> None:
             scrub = client.post(
                 "/v1/scrubs", content=big.encode(), headers={**admin, "content-type": "text/csv"}
             ).json()
-            deadline = time.monotonic() + 60
-            while True:  # wait until it runs
-                now = client.get(f"/v1/scrubs/{scrub['id']}", headers=admin).json()
-                assert now["status"] in ("queued", "running"), now
-                if now["status"] == "running":
-                    break
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+            wait_running(client, f"/v1/scrubs/{scrub['id']}", admin)
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=10)
 
         server = _start(state, port)
         _wait_ready(port, server)
         with httpx.Client(base_url=base, timeout=30) as client:
-            deadline = time.monotonic() + 40
-            while True:
-                after = client.get(f"/v1/scrubs/{scrub['id']}", headers=admin).json()
-                if after["status"] != "running":
-                    break
-                assert time.monotonic() < deadline, "the scrub stayed running after a restart"
-                time.sleep(0.5)
+            after = ended_after_restart(client, f"/v1/scrubs/{scrub['id']}", admin)
             assert after["status"] == "failed"
             assert after["failure"]["error"] == "interrupted"
             assert after["result_sha256"] is None
