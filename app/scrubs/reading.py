@@ -8,7 +8,8 @@ A row is kept as its text, not as a list of fields: the result row is that text 
 callguard columns, so a row with no quote is only split to find its phone value, and a million
 rows in flight are a million strings (which the garbage collector does not walk), not a million
 lists. A row with a quote is read by the csv module, across lines when a quoted field holds a
-line break, and kept as the lines it spans."""
+line break, and written again from its fields as the csv module would (a quote left open to the
+end of the file then still ends the row before the callguard columns)."""
 
 from __future__ import annotations
 
@@ -33,24 +34,21 @@ def cell(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-class _Taken:
-    """The file's lines for the csv module, each also kept: the raw text of a quoted row."""
+class _Resumed:
+    """The file's lines for the csv module, starting with one already read."""
 
     def __init__(self, lines: Iterator[str]) -> None:
         self._lines = lines
         self.first: str | None = None
-        self.taken: list[str] = []
 
-    def __iter__(self) -> _Taken:
+    def __iter__(self) -> _Resumed:
         return self
 
     def __next__(self) -> str:
         if self.first is not None:
             line, self.first = self.first, None
-        else:
-            line = next(self._lines)
-        self.taken.append(line)
-        return line
+            return line
+        return next(self._lines)
 
 
 class RowReader:
@@ -74,8 +72,8 @@ class RowReader:
         self._layout = Layout("lines")
         self._first: str | None = None  # a file without a header: its first line is a row
         self._start(column)
-        self._taken = _Taken(self._file)
-        self._quoted = csv.reader(self._taken)
+        self._resumed = _Resumed(self._file)
+        self._quoted = csv.reader(self._resumed)
 
     def _start(self, column: str | None) -> None:
         while first := self._file.readline(MAX_LINE_CHARS + 1):
@@ -99,11 +97,12 @@ class RowReader:
         lines = self._file
         for line in lines:
             if '"' in line:
-                line, fields = self._quoted_row(line)
+                fields = self._quoted_row(line)
                 if not fields or (len(fields) == 1 and not fields[0].strip()):
                     continue
                 count = len(fields)
                 value = fields[at] if at < count else ""
+                line = ",".join(map(cell, fields))
             else:
                 line = line.rstrip("\r\n")
                 count = line.count(",") + 1
@@ -116,13 +115,11 @@ class RowReader:
                 break
         return texts, values
 
-    def _quoted_row(self, line: str) -> tuple[str, list[str]]:
-        """The row starting at `line` (read on by the csv module while a quoted field holds a
-        line break): its text as written, and its fields."""
-        taken = self._taken
-        taken.first, taken.taken = line, []
-        fields = next(self._quoted)
-        return "".join(taken.taken).rstrip("\r\n"), fields
+    def _quoted_row(self, line: str) -> list[str]:
+        """The fields of the row starting at `line` (read on by the csv module while a quoted
+        field holds a line break)."""
+        self._resumed.first = line
+        return next(self._quoted)
 
     def _lines(self, size: int) -> tuple[list[str], list[str]]:
         ftc = self._layout.kind == "ftc"

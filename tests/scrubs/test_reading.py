@@ -84,11 +84,11 @@ def test_stray_quotes_blank_lines_short_and_long_rows(tmp_path: Path) -> None:
     path.write_text(body, newline="")
     texts, values = _read(path, size=2)
     assert texts == [
-        'ab"c,4155550101,x',
+        '"ab""c",4155550101,x',  # the field ab"c, written as the csv module writes it
         "only,,",
         'q,"415 555\r\n0102",z',
         "a,4155550103,z,extra",
-        '"",,',
+        ",,",  # a quoted row is written again from its fields, as the csv module writes them
     ]
     assert values == ["4155550101", "", "415 555\r\n0102", "4155550103", ""]
     assert _expected(body, 1)[1] == values
@@ -113,3 +113,15 @@ def test_files_of_one_number_a_line(
     got_texts, got_values = _read(path)
     assert got_texts == texts
     assert got_values == (values if values is not None else texts)
+
+
+def test_a_quote_left_open_still_ends_the_row_before_the_callguard_columns(
+    tmp_path: Path,
+) -> None:
+    body = 'name,phone,zip\r\nx,4155550101\r\nq,4155550102,"open\r\nmore\r\n'
+    path = tmp_path / "open.csv"
+    path.write_text(body, newline="")
+    texts, values = _read(path)
+    assert values == ["4155550101", "4155550102"]
+    ended = [next(csv.reader(io.StringIO(t + ",ok", newline=""))) for t in texts]
+    assert ended == [["x", "4155550101", "", "ok"], ["q", "4155550102", "open\r\nmore\r\n", "ok"]]

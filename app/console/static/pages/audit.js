@@ -89,7 +89,7 @@ function Filters({ me, applied, onApply }) {
           "": "Any key",
           ...Object.fromEntries(keys.data.data.map((k) => [k.id, `${k.name || "(no name)"} (${k.prefix}…)`])),
         })}</div>`
-        : keys.loading ? html`<div><label for="audit-api_key_id">API key</label>
+        : keys.loading && allows(me, "keys:write") ? html`<div><label for="audit-api_key_id">API key</label>
             <select id="audit-api_key_id" disabled><option>Loading the keys…</option></select></div>`
         : html`<div><label for="audit-api_key_id">API key id</label><input autocomplete="off" placeholder="key_…" ...${field("api_key_id")} /></div>`}
       <div class="actions">
