@@ -15,6 +15,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 from harness import IN_HOURS, Callguard, admin_secret, day_npas, free_port
 
 from tests.replication.conftest import Pair
@@ -81,6 +82,20 @@ async def wait_for(condition: object, timeout: float) -> None:
         await asyncio.sleep(0.05)
 
 
+def wait_ended(procs: list[psutil.Process], timeout: float) -> None:
+    """Until every process has exited (a zombie nobody reaps counts as ended)."""
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        while True:
+            try:
+                if proc.status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            assert time.monotonic() < deadline, f"{proc.pid} still runs"
+            time.sleep(0.01)
+
+
 async def records_on(url: str, ids: list[str]) -> set[str]:
     conn = await asyncpg.connect(url)
     try:
@@ -129,8 +144,14 @@ async def test_a_failover_loses_no_answered_check(pair: Pair) -> None:
         loader = asyncio.create_task(load(server.base, headers, answers, stop))
         try:
             await wait_for(lambda: sum(a.status == 200 for a in answers) >= 100, 30)
+            old_primary = pair.primary.tree()
             killed = time.monotonic()
             await asyncio.to_thread(pair.primary.kill_postmaster)
+            # the killed postmaster's backends and walsender live on until they notice: a
+            # commit may still complete (and reach the standby) in that moment, so no server
+            # takes writes only once the last of them has ended
+            await asyncio.to_thread(wait_ended, old_primary, 10)
+            gone = time.monotonic()
             await asyncio.sleep(KILL_TO_PROMOTE_S)
             promote_began = time.monotonic()
             await asyncio.to_thread(pair.standby.promote)
@@ -158,13 +179,14 @@ async def test_a_failover_loses_no_answered_check(pair: Pair) -> None:
         statuses = Counter((a.status, a.code) for a in answers)
         print(  # shown with -s: the figures of this run
             f"answers {dict(statuses)}; promote took {promoted - promote_began:.2f} s; first ok "
-            f"{first_ok - promoted:.2f} s after it, {first_ok - killed:.2f} s after the kill"
+            f"{first_ok - promoted:.2f} s after it, {first_ok - killed:.2f} s after the kill; "
+            f"the old primary's processes ended {gone - killed:.2f} s after the kill"
         )
         # every answer is an ok or the 503 envelope; the server never went away
         assert all(a.status == 200 or (a.status == 503 and a.envelope) for a in answers), statuses
         assert all(a.code == "service_unavailable" for a in answers if a.status == 503), statuses
         # while no server took writes, nothing was ok
-        between = [a for a in answers if a.sent > killed and a.answered < promote_began]
+        between = [a for a in answers if a.sent > gone and a.answered < promote_began]
         assert between, "no check was sent while no primary took writes"
         assert all(a.status == 503 for a in between), Counter(a.status for a in between)
         # every ok has its record on the new primary (the standby had it before the answer)
