@@ -181,6 +181,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         lambda: database_of(app),
         slots=settings.check_writer_slots,
         timeout_s=2 * settings.db_timeout_s,
+        stage_timers=settings.check_stage_timers,
     )
     app.state.long_reads = LongReads(
         settings.long_read_slots, settings.long_reads_per_tenant, settings.export_send_timeout_s

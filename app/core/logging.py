@@ -76,6 +76,9 @@ def configure_logging(level: str) -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
+    # nor where the call was made: finding it walks the stack on every line (the logging
+    # HOWTO's "Optimization": a tenth of the access line's cost)
+    logging._srcfile = None
     handler = LineHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger("callguard")
