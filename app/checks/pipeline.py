@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -39,6 +38,7 @@ from app.checks.jobs import (
 from app.checks.matching import matches
 from app.checks.outcome import Decided, Found, Prepared
 from app.checks.slots import Lane, Slot
+from app.checks.stages import Stages
 from app.core.db import Database, is_unavailable
 
 log = logging.getLogger("callguard.checks")
@@ -214,20 +214,23 @@ class CheckWriter:
         self, slot: Slot, jobs: list[Job], decided: Callable[[list[Decided]], None]
     ) -> None:
         database = self._database()
+        stages = Stages() if self._stage_timers else None
         if database.shared_connection:  # tests: inside the test's transaction
             async with database.sessionmaker() as session:
                 connection = await session.connection()
                 raw = (await connection.get_raw_connection()).driver_connection
-                heads = await self._write(raw, slot.lane, jobs, decided)
+                heads = await self._write(raw, slot.lane, jobs, decided, stages)
                 await session.commit()
         else:
             raw = await slot.hold(database)
             try:
-                heads = await self._write(raw, slot.lane, jobs, decided)
+                heads = await self._write(raw, slot.lane, jobs, decided, stages)
             except BaseException:
                 await asyncio.shield(slot.release(broken=True))
                 raise
         slot.lane.heads = heads
+        if stages is not None:
+            stages.log()  # committed
 
     async def _write(
         self,
@@ -235,19 +238,20 @@ class CheckWriter:
         lane: Lane,
         jobs: list[Job],
         on_decided: Callable[[list[Decided]], None],
+        stages: Stages | None,
     ) -> dict[str | None, tuple[int, bytes]]:
         """Look up, decide, then write the records; the lane's new heads once written. A batch
         with reserving checks does it in one transaction holding the advisory lock of each
         (tenant, number) it may reserve, taken before the lookup (README: frequency caps)."""
         keys = lock_keys(jobs)
         if not keys:
-            return await self._decide_and_write(raw, lane, jobs, on_decided, None)
+            return await self._decide_and_write(raw, lane, jobs, on_decided, None, stages)
         # READ COMMITTED whatever the server's default: the lookup must take its snapshot
         # after the locks are held
         async with raw.transaction(isolation="read_committed"):
             await attempts_repository.lock_numbers(raw, LOCK_CLASS, keys)
             reservations: list[tuple[Any, ...]] = []
-            heads = await self._decide_and_write(raw, lane, jobs, on_decided, reservations)
+            heads = await self._decide_and_write(raw, lane, jobs, on_decided, reservations, stages)
             if reservations:
                 await attempts_repository.reserve(raw, reservations)
             return heads
@@ -259,9 +263,9 @@ class CheckWriter:
         jobs: list[Job],
         on_decided: Callable[[list[Decided]], None],
         reservations: list[tuple[Any, ...]] | None,
+        stages: Stages | None,
     ) -> dict[str | None, tuple[int, bytes]]:
         found: dict[int, Found] = {}
-        started = time.perf_counter()
         decided_at = datetime.now(UTC)  # entries expiring by now no longer match
         valid = numbers_of(jobs)
         rows: list[Any] = []
@@ -277,7 +281,8 @@ class CheckWriter:
                 if any(job.prepare is not None for job in jobs):
                     await asyncio.sleep(0)  # the lookup is sent: prepare while it runs
                     prepare(jobs)
-                prepared = time.perf_counter()
+                if stages is not None:
+                    stages.prepare_done()
                 rows = await lookup
             except BaseException:
                 lookup.cancel()
@@ -286,8 +291,8 @@ class CheckWriter:
                 raise
         else:
             prepare(jobs)
-            prepared = time.perf_counter()
-        looked_up = time.perf_counter()
+            if stages is not None:
+                stages.prepare_done()
         items = [item for job in jobs for item in job.items]
         warnings: dict[str | None, list[dict[str, Any]]] = {}
         if valid:
@@ -295,44 +300,16 @@ class CheckWriter:
             if aging:  # registry lists near or past their maximum age apply: rarely
                 items, found, warnings = screen(jobs, found, aging, decided_at)
         heads = dict(lane.heads)
-        decided_when = [looked_up]
+        hand_over = on_decided
+        if stages is not None:
+            stages.lookup_done(len(items), len(rows))
 
-        def timed(results: list[Decided]) -> None:
-            decided_when[0] = time.perf_counter()
-            on_decided(results)
+            def hand_over(results: list[Decided]) -> None:
+                stages.decide_done()
+                on_decided(results)
 
         rows_out = records(
-            items,
-            found,
-            decided_at,
-            lane.id,
-            heads,
-            timed if self._stage_timers else on_decided,
-            warnings,
-            reservations,
+            items, found, decided_at, lane.id, heads, hand_over, warnings, reservations
         )
         await repository.write_records(raw, rows_out, len(items))
-        if self._stage_timers:
-            _log_stages(len(items), started, (prepared, looked_up, decided_when[0]), len(rows))
         return heads
-
-
-def _log_stages(items: int, started: float, marks: tuple[float, float, float], rows: int) -> None:
-    """One line per batch (CALLGUARD_CHECK_STAGE_TIMERS): how long each stage took, in ms.
-    `prepare_ms` overlaps the lookup (a batch request's items are prepared while it runs);
-    `lookup_ms` is from the statement's start until its rows are in; `decide_ms` from then
-    until every check is decided and hashed (a big batch's records are sent to COPY as they
-    are made, so its writing overlaps); `write_ms` from then until the records are committed."""
-    done = time.perf_counter()
-    prepared, looked_up, decided = marks
-    log.info(
-        "check batch stages",
-        extra={
-            "items": items,
-            "rows": rows,
-            "prepare_ms": round((prepared - started) * 1000, 3),
-            "lookup_ms": round((looked_up - started) * 1000, 3),
-            "decide_ms": round((decided - looked_up) * 1000, 3),
-            "write_ms": round((done - decided) * 1000, 3),
-        },
-    )

@@ -32,6 +32,7 @@ from app.checks.models import check_records as t
 from app.consents.repository import check_lookup_consented
 from app.core.db import Database
 from app.core.pagination import PageRequest
+from app.core.schemas import utc_isoformat
 from app.dnc.repository import CHECK_LOOKUP_LISTED, CHECK_LOOKUP_REGISTRY_AGING
 from app.optouts.repository import CHECK_LOOKUP_OPTED_OUT
 
@@ -140,7 +141,9 @@ async def write_records(raw: Any, records: Iterator[tuple[Any, ...]], count: int
         await raw.copy_records_to_table("check_records", records=records, columns=list(COLUMNS))
     elif count:
         rows = [(*row[:HASHES], row[HASHES].hex(), row[HASHES + 1].hex()) for row in records]
-        await raw.execute(INSERT, orjson.dumps(rows, option=orjson.OPT_NAIVE_UTC).decode())
+        # instants spelled as the chain hashes them (any offset, a naive or subclassed datetime)
+        text = orjson.dumps(rows, option=orjson.OPT_PASSTHROUGH_DATETIME, default=utc_isoformat)
+        await raw.execute(INSERT, text.decode())
 
 
 @dataclass(frozen=True, slots=True)

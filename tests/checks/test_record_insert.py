@@ -1,6 +1,7 @@
 """The small batch's INSERT (one JSON array of rows) stores every field exactly as hashed: text
 with quotes, backslashes, line breaks and non-ASCII, NULLs, instants to the microsecond in any
-offset, the details' own spelling and the hashes' bytes (issue 22)."""
+offset (one of seconds too, which JSON encoders round to minutes), the details' own spelling and
+the hashes' bytes (issue 22)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from app.checks import chain, repository
 
 async def test_small_batches_store_each_field_as_hashed(connection: AsyncConnection) -> None:
     decided = datetime(2026, 12, 6, 15, 30, 1, 123456, tzinfo=UTC)
-    at = datetime(2026, 12, 6, 10, 30, 1, 7, tzinfo=timezone(timedelta(hours=-5)))
+    at = datetime(2026, 12, 6, 10, 30, 1, 7, tzinfo=timezone(timedelta(hours=-5, seconds=-30)))
     odd = 'q"uote \\ back\nline é 漢 \U0001f4de'
     records = []
     prev = chain.GENESIS

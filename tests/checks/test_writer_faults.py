@@ -160,7 +160,9 @@ async def test_a_batch_tried_again_answers_what_was_recorded(
     write = CheckWriter._write
     attempts: list[list[str]] = []
 
-    async def refusing(self: CheckWriter, raw: Any, lane: Any, jobs: Any, on_decided: Any) -> Any:
+    async def refusing(
+        self: CheckWriter, raw: Any, lane: Any, jobs: Any, on_decided: Any, stages: Any
+    ) -> Any:
         items = _items(jobs)
         attempts.append([item.recipient_state for item in items])
         if any(item.recipient_state == "WY" for item in items):
@@ -169,14 +171,14 @@ async def test_a_batch_tried_again_answers_what_was_recorded(
                 on_decided(decided)  # the answers are being built from these
                 raise asyncpg.exceptions.DataError("refused for this test")
 
-            return await write(self, raw, lane, jobs, then_refuse)
+            return await write(self, raw, lane, jobs, then_refuse, stages)
         await raw.execute(  # listed between the two attempts
             "INSERT INTO dnc_entries (number, list_seq)"
             " SELECT $1, seq FROM dnc_lists WHERE id = $2",
             int(PHONE[2:]),
             list_id,
         )
-        return await write(self, raw, lane, jobs, on_decided)
+        return await write(self, raw, lane, jobs, on_decided, stages)
 
     monkeypatch.setattr(CheckWriter, "_write", refusing)
     ctx = await _context(app, tenant_id)

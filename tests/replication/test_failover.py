@@ -88,7 +88,7 @@ def wait_ended(procs: list[psutil.Process], timeout: float) -> None:
     for proc in procs:
         while True:
             try:
-                if proc.status() == psutil.STATUS_ZOMBIE:
+                if not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE:
                     break
             except psutil.NoSuchProcess:
                 break
@@ -144,6 +144,9 @@ async def test_a_failover_loses_no_answered_check(pair: Pair) -> None:
         loader = asyncio.create_task(load(server.base, headers, answers, stop))
         try:
             await wait_for(lambda: sum(a.status == 200 for a in answers) >= 100, 30)
+            postmaster = pair.primary.postmaster()
+            assert postmaster is not None
+            postmaster.suspend()  # forks no backend between taking its processes and the kill
             old_primary = pair.primary.tree()
             killed = time.monotonic()
             await asyncio.to_thread(pair.primary.kill_postmaster)
