@@ -506,6 +506,15 @@ def bench(args: argparse.Namespace, dsn: str, work: Path) -> None:
     picked = mix.pick(on_list, off_list, MIX_SIZE)
     asyncio.run(mix.load_optouts(dsn, picked["opted_out"], args.optouts))
     numbers_file = mix.write_numbers(work / "numbers.txt", picked)
+    server = callguard_server(1, dsn, work / "state")
+    try:
+        seen = mix.answers_as_designed(f"http://127.0.0.1:{PORT}", token, picked)
+    finally:
+        server.stop()
+    print(
+        "mixed traffic, answers of 200 numbers of each share:",
+        {k: dict(v) for k, v in seen.items()},
+    )
     scripts = {
         "mix": mix.wrk_script(work, token, numbers_file, args.reserve),
         "one": wrk_script(work, token, off_list[:5000] if args.reserve else None),

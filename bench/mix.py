@@ -1,17 +1,21 @@
 """Single checks as a dialer sends them (issue 22): a different valid number every request,
-over hundreds of area codes in five time zones, 90% allowed, 5% on the list, 3% opted out by the
+over hundreds of area codes in several time zones, 90% allowed, 5% on the list, 3% opted out by the
 tenant, 2% outside calling hours, against the same instant. The numbers, the tenant's opt-outs
 (loaded straight into the tables by COPY) and the wrk script that walks them."""
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import asyncpg
+import httpx
 
 from app.areacodes.data import load_area_codes
+from app.rules.data import load_jurisdictions
 
 # a Monday: 10:30 in New York, 09:30 in Chicago (in hours everywhere there); 07:30 in Los
 # Angeles (before 8:00: outside calling hours)
@@ -19,10 +23,33 @@ AT = "2026-11-23T15:30:00Z"
 INSIDE_ZONES = frozenset({"America/New_York", "America/Chicago"})
 OUTSIDE_ZONES = frozenset({"America/Los_Angeles"})
 SHARES = {"allowed": 90, "listed": 5, "opted_out": 3, "outside_hours": 2}  # per 100 requests
+# the answers each share must get: a listed number may hold one of the tenant's consents (then
+# it is allowed, with its exemption)
+EXPECTED = {
+    "allowed": {"ok"},
+    "listed": {"dnc_blocked", "ok, exempt"},
+    "opted_out": {"opted_out"},
+    "outside_hours": {"call_hours_violation"},
+}
 
 
-def npas(zones: frozenset[str]) -> list[str]:
-    """US area codes whose every zone is one of these."""
+def npas(zones: frozenset[str], in_hours: bool) -> list[str]:
+    """US area codes whose every zone is one of these, and which are (or are not) inside the
+    federal and their state's calling windows at AT in each of their zones (Kentucky's, from
+    10:00, is not at 09:30 in its Central half)."""
+    laws = load_jurisdictions()
+    at = datetime.fromisoformat(AT.replace("Z", "+00:00"))
+
+    def allowed(zone: str, region: str | None) -> bool:
+        local = at.astimezone(ZoneInfo(zone))
+        for law in (laws.get("US"), laws.get(f"US-{region}")):
+            window = law.windows[local.weekday()] if law is not None else None
+            if law is not None and (
+                window is None or not window.start <= local.time() < window.end
+            ):
+                return False
+        return True
+
     return sorted(
         npa
         for npa, code in load_area_codes().items()
@@ -31,14 +58,15 @@ def npas(zones: frozenset[str]) -> list[str]:
         and code.country == "US"
         and code.time_zones
         and set(code.time_zones) <= zones
+        and all(allowed(zone, code.region) for zone in code.time_zones) == in_hours
     )
 
 
 def pick(on_list: list[int], off_list: list[int], size: int) -> dict[str, list[int]]:
     """`size` distinct numbers in SHARES: listed ones from the list, the others off it, each in
     the area codes of its share; `opted_out` are to be opted out by the tenant."""
-    inside = {int(n) for n in npas(INSIDE_ZONES)}
-    outside = {int(n) for n in npas(OUTSIDE_ZONES)}
+    inside = {int(n) for n in npas(INSIDE_ZONES, in_hours=True)}
+    outside = {int(n) for n in npas(OUTSIDE_ZONES, in_hours=False)}
     rng = random.Random(22)
     off_inside = [n for n in off_list if n // 10_000_000 in inside]
     off_outside = [n for n in off_list if n // 10_000_000 in outside]
@@ -134,3 +162,26 @@ def wrk_script(path: Path, token: str, numbers: Path, reserve: bool) -> Path:
         "end\n"
     )
     return script
+
+
+def answers_as_designed(
+    base: str, token: str, picked: dict[str, list[int]], sample: int = 200
+) -> dict[str, Counter[str]]:
+    """Checks `sample` numbers of each share (plain checks, at AT) and raises unless each got
+    an answer its share expects: the mix is what it says before it is timed."""
+    headers = {"Authorization": f"Bearer {token}"}
+    seen: dict[str, Counter[str]] = {}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        for share, numbers in picked.items():
+            kinds: Counter[str] = Counter()
+            for number in numbers[:sample]:
+                answer = client.post("/v1/checks", json={"to": f"+1{number}", "at": AT})
+                data = answer.json()
+                if answer.status_code == 200:
+                    kinds["ok, exempt" if "exemption" in data else "ok"] += 1
+                else:
+                    kinds[str(data.get("error"))] += 1
+            if not kinds.keys() <= EXPECTED[share]:
+                raise RuntimeError(f"the {share} numbers were answered {dict(kinds)}")
+            seen[share] = kinds
+    return seen
