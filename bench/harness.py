@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from app.auth.principal import Scope
 from app.auth.schemas import ApiKeyIn
 from app.core.config import Settings
 from app.core.db import Database
+from app.reference.snapshot import AreaCode
 
 ROOT = Path(__file__).resolve().parent.parent
 # a fixed instant inside calling hours in every contiguous US zone (Monday 10:30-13:30 local)
@@ -63,17 +64,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def day_npas() -> list[str]:
-    """Area codes of the contiguous US whose every zone is in calling hours at IN_HOURS."""
-    return sorted(
-        npa
+def us_npas(zones: Collection[str]) -> dict[str, AreaCode]:
+    """The US geographic area codes in service whose every time zone is one of these."""
+    return {
+        npa: code
         for npa, code in load_area_codes().items()
         if code.in_service
         and code.geographic
         and code.country == "US"
         and code.time_zones
-        and set(code.time_zones) <= CONTIGUOUS_ZONES
-    )
+        and set(code.time_zones) <= set(zones)
+    }
+
+
+def day_npas() -> list[str]:
+    """Area codes of the contiguous US whose every zone is in calling hours at IN_HOURS."""
+    return sorted(us_npas(CONTIGUOUS_ZONES))
 
 
 def numbers_in(

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
+from harness import us_npas
 
-from app.areacodes.data import load_area_codes
 from app.rules.data import load_jurisdictions
 
 # a Monday: 10:30 in New York, 09:30 in Chicago (in hours everywhere there); 07:30 in Los
@@ -52,13 +52,8 @@ def npas(zones: frozenset[str], in_hours: bool) -> list[str]:
 
     return sorted(
         npa
-        for npa, code in load_area_codes().items()
-        if code.in_service
-        and code.geographic
-        and code.country == "US"
-        and code.time_zones
-        and set(code.time_zones) <= zones
-        and all(allowed(zone, code.region) for zone in code.time_zones) == in_hours
+        for npa, code in us_npas(zones).items()
+        if all(allowed(zone, code.region) for zone in code.time_zones) == in_hours
     )
 
 

@@ -32,12 +32,7 @@ def normalize(raw: str, in_service: Collection[str]) -> int | str:
         digits = raw[1:]
     else:
         return normalize_written(raw, in_service)
-    if len(digits) == 11 and digits[0] == "1":
-        digits = digits[1:]
-    if len(digits) != 10:
-        return "wrong_length"
-    problem = national_problem(digits, in_service)
-    return problem if problem is not None else int(digits)
+    return _national(digits, in_service)
 
 
 def normalize_written(raw: str, in_service: Collection[str]) -> int | str:
@@ -49,6 +44,11 @@ def normalize_written(raw: str, in_service: Collection[str]) -> int | str:
         return "not_a_phone_number"
     if plus and digits[0] != "1":
         return "not_nanp"
+    return _national(digits, in_service)
+
+
+def _national(digits: str, in_service: Collection[str]) -> int | str:
+    """ASCII digits, with or without the country code 1, as ten national digits."""
     if len(digits) == 11 and digits[0] == "1":
         digits = digits[1:]
     if len(digits) != 10:
