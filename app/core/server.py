@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from typing import Any
+from typing import Any, cast
 
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
@@ -60,6 +60,53 @@ def _too_large(limit: int) -> bytes:
 
 
 LINGER_S = 2.0  # how long a refused connection's late bytes are read before it is closed
+CONTINUE = b"HTTP/1.1 100 "  # uvicorn's interim answer to `Expect: 100-continue`
+
+
+class _HeadJoined:
+    """A response's transport: the status line and headers wait for the body's first write and
+    leave with it in one write. uvicorn writes them separately, which costs every answer a
+    second system call and a second TCP segment (and the client a second wake-up): about one
+    seventh of the worker's time went to writing answers (docs/BENCHMARKS.md, issue 22).
+    Anything else (a 100 Continue before the response, the body's later parts) passes through;
+    held headers are written when the response ends without a body write (HEAD) and before a
+    close, where uvicorn would have written them already."""
+
+    __slots__ = ("_head", "_on_response", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
+        self._transport = transport
+        self._head: bytes | None = b""  # b"": the headers are still to come; None: written
+        self._on_response = cycle.on_response
+        cycle.on_response = self._response_done
+
+    def _response_done(self) -> None:
+        self.flush()
+        self._on_response()
+
+    def write(self, data: bytes) -> None:
+        head = self._head
+        if head is None:
+            self._transport.write(data)
+        elif head:
+            self._head = None
+            self._transport.write(head + data)
+        elif data.startswith(CONTINUE):  # before the response: the client waits for it
+            self._transport.write(data)
+        else:  # the status line and headers
+            self._head = data
+
+    def flush(self) -> None:
+        if self._head:
+            head, self._head = self._head, None
+            self._transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -118,6 +165,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
 
     def on_headers_complete(self) -> None:
+        self._on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and not isinstance(cycle.transport, _HeadJoined):
+            cycle.transport = cast(asyncio.Transport, _HeadJoined(self.transport, cycle))
+
+    def _on_headers_complete(self) -> None:
         self._reading_headers = False
         if self._header_timer is not None:
             self._disarm_header_timer()
