@@ -199,8 +199,8 @@ def tenant_token(admin: str) -> str:
     return str(key["key"])
 
 
-async def load_bench_list(dsn: str, numbers: list[int]) -> None:
-    await load_global_list(dsn, numbers, "lst_benchglobal", "bench registry")
+async def load_bench_list(dsn: str, numbers: list[int], kind: str) -> None:
+    await load_global_list(dsn, numbers, "lst_benchglobal", "bench registry", kind)
     conn = await asyncpg.connect(dsn)
     try:
         size = await conn.fetchval(
@@ -212,18 +212,13 @@ async def load_bench_list(dsn: str, numbers: list[int]) -> None:
 
 
 async def load_consents(dsn: str, on_list: list[int], kind: str, count: int) -> None:
-    """The global list's kind, and `count` consents of the bench tenant (written straight into
-    the table by COPY) for numbers of the list: written consent for a third, transaction EBRs
-    (18 months) for the rest, all obtained a year before the bench's instant, so each is in
-    force at it."""
+    """`count` consents of the bench tenant (written straight into the table by COPY) for
+    numbers of the list: written consent for a third, transaction EBRs (18 months) for the
+    rest, all obtained a year before the bench's instant, so each is in force at it. The list
+    is made fresh as of now (a registry's copy must be within its maximum age)."""
     conn = await asyncpg.connect(dsn)
     try:
-        max_age = 31 if kind == "registry" else None
-        await conn.execute(
-            "UPDATE dnc_lists SET kind = $1, max_age_days = $2, refreshed_at = now()",
-            kind,
-            max_age,
-        )
+        await conn.execute("UPDATE dnc_lists SET refreshed_at = now()")
         if count:
             tenant = await conn.fetchval("SELECT id FROM tenants LIMIT 1")
             picked = random.Random(5).sample(on_list, count)
@@ -491,7 +486,7 @@ def bench(args: argparse.Namespace, dsn: str, work: Path) -> None:
     numbers = random_numbers(args.list_rows + 2 * MIX_SIZE, seed=11)
     on_list, off_list = numbers[: args.list_rows], numbers[args.list_rows :]
     started = time.monotonic()
-    asyncio.run(load_bench_list(dsn, on_list))
+    asyncio.run(load_bench_list(dsn, on_list, args.kind))
     print(
         f"loaded {len(on_list):,} numbers into a global list in {time.monotonic() - started:.0f}s"
     )

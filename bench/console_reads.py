@@ -172,13 +172,13 @@ async def generate(dsn: str, tenant: str, start: datetime, args: argparse.Namesp
         written = await copy_in_chunks(conn, "check_records", records, RECORD_COLUMNS)
         log(f"check_records: {written:,} ({CHECKS:,} of {PHONE}), counted by the trigger")
 
-        seq = await conn.fetchval(
+        key = await conn.fetchval(
             "INSERT INTO dnc_lists (id, tenant_id, scope, name, entry_count) "
-            "VALUES ('lst_bench', $1, 'tenant', 'bench internal', 1) RETURNING seq",
+            "VALUES ('lst_bench', $1, 'tenant', 'bench internal', 1) RETURNING entry_key",
             tenant,
         )
         await conn.execute(
-            "INSERT INTO dnc_entries (number, list_seq) VALUES ($1, $2)", NUMBER, seq
+            "INSERT INTO dnc_entries (number, list_key) VALUES ($1, $2)", NUMBER, key
         )
         changes = sorted(at_random(start, rng) for _ in range(DNC_CHANGES))
         events = [

@@ -90,7 +90,7 @@ SCOPES = ["checks:write", "dnc:read", "dnc:write", "audit:read"]
 LIST_STATE = """
 SELECT count(*) AS n, coalesce(sum(number), 0)::text AS total,
        md5(coalesce(string_agg(number::text, ',' ORDER BY number), '')) AS digest
-FROM dnc_entries WHERE list_seq = $1
+FROM dnc_entries WHERE list_key = $1
 """
 UPLOAD_BACKENDS = (
     "SELECT pid, state, query FROM pg_stat_activity WHERE application_name = 'callguard-upload'"
@@ -117,7 +117,7 @@ class Drill:
     work: Path
     headers: dict[str, str]
     list_id: str = ""
-    seq: int = 0
+    key: int = 0  # the list's entry key
     rows_per_s: float = 100_000.0
     records: int = 0  # the tenant's check records after the last checks round
     failures: list[str] = field(default_factory=list)
@@ -136,7 +136,7 @@ def query(dsn: str, sql: str, *args: object) -> list[asyncpg.Record]:
 
 
 def list_state(drill: Drill) -> ListState:
-    row = query(drill.dsn, LIST_STATE, drill.seq)[0]
+    row = query(drill.dsn, LIST_STATE, drill.key)[0]
     return ListState(int(row["n"]), int(row["total"]), str(row["digest"]))
 
 
@@ -186,8 +186,8 @@ def setup_list(drill: Drill, rows: int) -> None:
         upload = wait_upload(client, accepted.json()["id"], 600)
         assert upload["status"] == "succeeded", upload
         drill.rows_per_s = rows / (time.monotonic() - started)
-    drill.seq = int(
-        query(drill.dsn, "SELECT seq FROM dnc_lists WHERE id = $1", drill.list_id)[0][0]
+    drill.key = int(
+        query(drill.dsn, "SELECT entry_key FROM dnc_lists WHERE id = $1", drill.list_id)[0][0]
     )
     # the SQL checksum and the Python one agree on a known list (else every round would fail)
     assert list_state(drill) == ListState.of(set(numbers)), "checksum methods disagree"
@@ -263,7 +263,7 @@ def upload_round(drill: Drill, number: int, phase: str, file_rows: int) -> dict[
     rng = random.Random(1000 + number)
     current = [
         int(r[0])
-        for r in query(drill.dsn, "SELECT number FROM dnc_entries WHERE list_seq = $1", drill.seq)
+        for r in query(drill.dsn, "SELECT number FROM dnc_entries WHERE list_key = $1", drill.key)
     ]
     keep = rng.sample(current, len(current) // 2)
     fresh = numbers_in(day_npas(), file_rows - len(keep), rng, avoid=set(current))
@@ -395,8 +395,8 @@ def check_bodies(drill: Drill, count: int) -> list[tuple[str, dict[str, Any]]]:
         int(r[0])
         for r in query(
             drill.dsn,
-            "SELECT number FROM dnc_entries WHERE list_seq = $1 ORDER BY random() LIMIT 500",
-            drill.seq,
+            "SELECT number FROM dnc_entries WHERE list_key = $1 ORDER BY random() LIMIT 500",
+            drill.key,
         )
     ]
     free = numbers_in(day_npas(), count, rng, avoid=set(listed))

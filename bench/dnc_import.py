@@ -98,7 +98,7 @@ async def timed_baseline(dsn: str, ints: Path) -> float:
 async def new_list(conn: asyncpg.Connection, name: str) -> str:
     list_id = f"lst_bench_{name}"
     await conn.execute(
-        "DELETE FROM dnc_entries WHERE list_seq IN (SELECT seq FROM dnc_lists WHERE id = $1)",
+        "DELETE FROM dnc_entries WHERE list_key IN (SELECT entry_key FROM dnc_lists WHERE id = $1)",
         list_id,
     )
     await conn.execute("DELETE FROM uploads WHERE list_id = $1", list_id)

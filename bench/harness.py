@@ -100,22 +100,27 @@ def numbers_in(
     return out
 
 
-async def load_global_list(dsn: str, numbers: list[int], list_id: str, name: str) -> None:
-    """A global DNC list of these numbers, written straight into the tables by COPY (in number
-    order) and analyzed: the fastest way to a registry-sized list for a benchmark."""
+async def load_global_list(
+    dsn: str, numbers: list[int], list_id: str, name: str, kind: str = "internal"
+) -> None:
+    """A global DNC list of these numbers and `kind` (a registry: 31 days' maximum age), written
+    straight into the tables by COPY (in number order) and analyzed: the fastest way to a
+    registry-sized list for a benchmark."""
     conn = await asyncpg.connect(dsn)
     try:
-        seq = await conn.fetchval(
-            "INSERT INTO dnc_lists (id, scope, name, entry_count) "
-            "VALUES ($1, 'global', $2, $3) RETURNING seq",
+        key = await conn.fetchval(
+            "INSERT INTO dnc_lists (id, scope, name, entry_count, kind, max_age_days) "
+            "VALUES ($1, 'global', $2, $3, $4, $5) RETURNING entry_key",
             list_id,
             name,
             len(numbers),
+            kind,
+            31 if kind == "registry" else None,
         )
         await conn.copy_records_to_table(
             "dnc_entries",
-            records=((n, seq) for n in sorted(numbers)),
-            columns=["number", "list_seq"],
+            records=((n, key) for n in sorted(numbers)),
+            columns=["number", "list_key"],
         )
         await conn.execute("VACUUM ANALYZE dnc_entries")
     finally:

@@ -71,7 +71,7 @@ async def _delete_what_was_made(database: Database, admin_id: str) -> None:
             (
                 await conn.execute(
                     text(
-                        "SELECT seq FROM dnc_lists WHERE tenant_id = ANY(:tenants) OR id IN "
+                        "SELECT entry_key FROM dnc_lists WHERE tenant_id = ANY(:tenants) OR id IN "
                         "(SELECT target FROM change_events WHERE actor_key_id = :admin "
                         "AND type = 'dnc_list.created')"
                     ),
@@ -80,16 +80,18 @@ async def _delete_what_was_made(database: Database, admin_id: str) -> None:
             ).scalars()
         )
         await conn.execute(
-            text("DELETE FROM dnc_entries WHERE list_seq = ANY(:lists)"), {"lists": lists}
+            text("DELETE FROM dnc_entries WHERE list_key = ANY(:lists)"), {"lists": lists}
         )
         await conn.execute(
             text(
                 "DELETE FROM uploads WHERE list_id IN "
-                "(SELECT id FROM dnc_lists WHERE seq = ANY(:lists))"
+                "(SELECT id FROM dnc_lists WHERE entry_key = ANY(:lists))"
             ),
             {"lists": lists},
         )
-        await conn.execute(text("DELETE FROM dnc_lists WHERE seq = ANY(:lists)"), {"lists": lists})
+        await conn.execute(
+            text("DELETE FROM dnc_lists WHERE entry_key = ANY(:lists)"), {"lists": lists}
+        )
         await conn.execute(text("DELETE FROM uploads WHERE tenant_id = ANY(:tenants)"), params)
         await conn.execute(text("DELETE FROM optout_state WHERE tenant_id = ANY(:tenants)"), params)
         # opt-out history is append-only (a trigger refuses DELETE); a superuser clearing test

@@ -3,6 +3,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKey,
     Identity,
@@ -22,6 +23,7 @@ from app.core.models import Base
 # internal: this seller's own do-not-call list; litigator: known serial TCPA plaintiffs
 LIST_KINDS = ("registry", "internal", "litigator")
 REGISTRY_MAX_AGE_DAYS = 31
+ENTRY_KEY = "CASE WHEN kind = 'registry' THEN -seq ELSE seq END"
 
 
 class DncList(Base):
@@ -52,6 +54,12 @@ class DncList(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     # a compact key for the (very many) entries, 4 bytes instead of a 20-byte id
     seq: Mapped[int] = mapped_column(Integer, Identity(always=True), unique=True)
+    # what the list's entries carry as `list_key`: its seq, negated for a registry list, whose
+    # entries are then left out of the list-order index (DncEntry); a change of kind re-keys
+    # the entries in the same transaction (service.update_list)
+    entry_key: Mapped[int] = mapped_column(
+        Integer, Computed(ENTRY_KEY, persisted=True), unique=True
+    )
     tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"))
     scope: Mapped[str] = mapped_column(String(8))
     name: Mapped[str] = mapped_column(Text)
@@ -70,15 +78,29 @@ class DncList(Base):
 
 class DncEntry(Base):
     """One number on one list. Numbers are the ten national digits as an integer; the primary
-    key (number, list_seq) finds every list holding a number in one index probe. No foreign
-    key: bulk loads would pay a trigger per row; lists are only ever soft-deleted."""
+    key (number, list_key) finds every list holding a number in one index probe. `list_key` is
+    the list's `entry_key`. No foreign key: bulk loads would pay a trigger per row; lists are
+    only ever soft-deleted.
+
+    A list's numbers in order (paged listings, the merges of replace uploads) are read through
+    `(list_key, number)`, an index of the lists with a positive key only: a registry list (a
+    government registry's copy, the bulk of all entries: hundreds of millions of numbers) is
+    read in order through the primary key instead, where its numbers are most of what is
+    there. That saves the registry's entries a second index: 84 bytes an entry instead of 115
+    (docs/BENCHMARKS.md, issue 22)."""
 
     __tablename__ = "dnc_entries"
-    # a list's numbers in order: paged listings, and the merges of remove and replace uploads
-    __table_args__ = (Index("ix_dnc_entries_list_seq_number", "list_seq", "number"),)
+    __table_args__ = (
+        Index(
+            "ix_dnc_entries_list_key_number",
+            "list_key",
+            "number",
+            postgresql_where=text("list_key > 0"),
+        ),
+    )
 
     number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    list_seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_key: Mapped[int] = mapped_column(Integer, primary_key=True)
     listed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     reason: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, literal_column, or_, select, tuple_, update
+from sqlalchemy import delete, func, literal_column, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
@@ -85,41 +85,57 @@ async def soft_delete_list(session: AsyncSession, list_id: str) -> None:
 async def upsert_entry(
     session: AsyncSession,
     *,
-    list_seq: int,
+    list_key: int,
     number: int,
     reason: str | None,
     expires_at: datetime | None,
 ) -> tuple[DncEntry, bool]:
     """The entry and whether it is new (an existing one gets the new reason and expiry)."""
     stmt = insert(DncEntry).values(
-        number=number, list_seq=list_seq, reason=reason, expires_at=expires_at
+        number=number, list_key=list_key, reason=reason, expires_at=expires_at
     )
     upsert = stmt.on_conflict_do_update(
-        index_elements=[DncEntry.number, DncEntry.list_seq],
+        index_elements=[DncEntry.number, DncEntry.list_key],
         set_={"reason": stmt.excluded.reason, "expires_at": stmt.excluded.expires_at},
     ).returning(DncEntry, (literal_column("xmax") == 0).label("inserted"))
     row = (await session.execute(upsert, execution_options=_REFRESH)).one()
     return row[0], bool(row[1])
 
 
-async def delete_entry(session: AsyncSession, *, list_seq: int, number: int) -> bool:
+async def delete_entry(session: AsyncSession, *, list_key: int, number: int) -> bool:
     result = await session.execute(
-        delete(DncEntry).where(DncEntry.list_seq == list_seq, DncEntry.number == number)
+        delete(DncEntry).where(DncEntry.list_key == list_key, DncEntry.number == number)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def get_entry(session: AsyncSession, *, list_seq: int, number: int) -> DncEntry | None:
-    return await session.get(DncEntry, (number, list_seq), populate_existing=True)
+async def get_entry(session: AsyncSession, *, list_key: int, number: int) -> DncEntry | None:
+    return await session.get(DncEntry, (number, list_key), populate_existing=True)
+
+
+def _of_list(key: int) -> str:
+    """SQL text: the entries of the list whose entry key is `key` (an int, spelled in).
+    The list-order index holds positive keys only: its predicate is spelled out so that any
+    plan, generic ones too, may use it; a registry list's (negative) key reads the primary
+    key, where its numbers are most of the entries."""
+    key = int(key)
+    return f"list_key = {key}" + (" AND list_key > 0" if key > 0 else "")
 
 
 async def list_entries(
-    session: AsyncSession, *, list_seq: int, after: int | None, limit: int
+    session: AsyncSession, *, list_key: int, after: int | None, limit: int
 ) -> Sequence[DncEntry]:
-    stmt = select(DncEntry).where(DncEntry.list_seq == list_seq).order_by(DncEntry.number)
+    stmt = select(DncEntry).where(text(_of_list(list_key))).order_by(DncEntry.number)
     if after is not None:
         stmt = stmt.where(DncEntry.number > after)
     return (await session.scalars(stmt.limit(limit + 1))).all()
+
+
+async def rekey_entries(session: AsyncSession, old: int, new: int) -> None:
+    await session.execute(
+        update(DncEntry).where(text(_of_list(old))).values(list_key=new),
+        execution_options={"synchronize_session": False},
+    )
 
 
 async def adjust_count(session: AsyncSession, list_id: str, delta: int) -> None:
@@ -143,7 +159,7 @@ async def lists_holding(
         conditions.append(or_(DncList.tenant_id.is_(None), DncList.tenant_id == tenant_id))
     stmt = (
         select(DncList, DncEntry)
-        .join(DncList, DncList.seq == DncEntry.list_seq)
+        .join(DncList, DncList.entry_key == DncEntry.list_key)
         .where(*conditions)
         .order_by(DncList.scope.desc(), DncEntry.listed_at, DncList.id)  # tenant lists first
     )
@@ -160,7 +176,7 @@ async def entries_of_number(
         owner = or_(owner, DncList.tenant_id == tenant_id)
     stmt = (
         select(DncList, DncEntry)
-        .join(DncList, DncList.seq == DncEntry.list_seq)
+        .join(DncList, DncList.entry_key == DncEntry.list_key)
         .where(DncEntry.number == number, live(), owner)
         .order_by(DncList.scope.desc(), DncEntry.listed_at, DncList.id)
     )
@@ -178,23 +194,29 @@ async def list_names(session: AsyncSession, list_ids: Sequence[str]) -> dict[str
 # an upload's merge, on the upload's own connection inside its transaction (app/dnc/uploads.py)
 
 
-async def lock_live_list(raw: Any, list_id: str) -> tuple[str, int] | None:
-    """The live list's (id, seq), its row locked until the upload's transaction ends."""
+async def lock_live_list(raw: Any, list_id: str) -> tuple[str, int, int] | None:
+    """The live list's (id, entry key, entry count), its row locked until the upload's
+    transaction ends."""
     row = await raw.fetchrow(
-        "SELECT seq, id FROM dnc_lists WHERE id = $1 AND deleted_at IS NULL FOR UPDATE", list_id
+        "SELECT id, entry_key, entry_count FROM dnc_lists "
+        "WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+        list_id,
     )
-    return None if row is None else (str(row["id"]), int(row["seq"]))
+    if row is None:
+        return None
+    return str(row["id"]), int(row["entry_key"]), int(row["entry_count"])
 
 
-async def merge_upload(raw: Any, mode: str, seq: int) -> tuple[int, int]:
-    """The upload's `upload_numbers` into list `seq`, set-based: (rows added, rows removed).
-    Sorted input keeps index inserts in order."""
+async def merge_upload(raw: Any, mode: str, key: int, count: int) -> tuple[int, int]:
+    """The upload's `upload_numbers` into the list of entry key `key` holding `count`
+    entries (its row locked), set-based: (rows added, rows removed). Sorted input keeps
+    index inserts in order."""
     removed = 0
     if mode == "remove":
         status = await raw.execute(
             "DELETE FROM dnc_entries e USING upload_numbers s "
-            "WHERE e.list_seq = $1 AND e.number = s.number",
-            seq,
+            "WHERE e.list_key = $1 AND e.number = s.number",
+            key,
         )
         return 0, rows_in(status)
     if mode == "replace":
@@ -206,25 +228,27 @@ async def merge_upload(raw: Any, mode: str, seq: int) -> tuple[int, int]:
         await raw.execute("SET LOCAL enable_nestloop = off")
         status = await raw.execute(
             "DELETE FROM dnc_entries e USING ("
-            "  SELECT number FROM dnc_entries WHERE list_seq = $1"
+            f"  SELECT number FROM dnc_entries WHERE {_of_list(key)}"
             "  EXCEPT SELECT number FROM upload_numbers"
-            ") gone WHERE e.list_seq = $1 AND e.number = gone.number",
-            seq,
+            ") gone WHERE e.list_key = $1 AND e.number = gone.number",
+            key,
         )
         removed = rows_in(status)
         await raw.execute("SET LOCAL enable_nestloop = on")
-    if not await raw.fetchval("SELECT EXISTS (SELECT 1 FROM dnc_entries WHERE list_seq = $1)", seq):
-        # an empty list (the list row is locked): nothing can conflict, so a plain insert
-        # skips the speculative insertion ON CONFLICT pays per row
+    if count - removed == 0:
+        # an empty list (its row is locked, its count kept by every change in the same
+        # transaction as the change): nothing can conflict, so a plain insert skips the
+        # speculative insertion ON CONFLICT pays per row. Were the count ever wrong, the
+        # insert would fail on the primary key: the upload fails, nothing is lost.
         status = await raw.execute(
-            "INSERT INTO dnc_entries (number, list_seq) SELECT number, $1::int FROM upload_numbers",
-            seq,
+            "INSERT INTO dnc_entries (number, list_key) SELECT number, $1::int FROM upload_numbers",
+            key,
         )
         return rows_in(status), removed
     status = await raw.execute(
-        "INSERT INTO dnc_entries (number, list_seq) "
+        "INSERT INTO dnc_entries (number, list_key) "
         "SELECT number, $1::int FROM upload_numbers ON CONFLICT DO NOTHING",
-        seq,
+        key,
     )
     return rows_in(status), removed
 
@@ -250,7 +274,7 @@ async def adjust_count_on(raw: Any, list_id: str, delta: int, *, refreshed: bool
 # back. Columns: number, tenant_id, list id, name, scope, listed_at, kind.
 CHECK_LOOKUP_LISTED = """
 SELECT e.number, l.tenant_id, l.id, l.name, l.scope, e.listed_at, l.kind
-FROM dnc_entries e JOIN dnc_lists l ON l.seq = e.list_seq AND l.deleted_at IS NULL
+FROM dnc_entries e JOIN dnc_lists l ON l.entry_key = e.list_key AND l.deleted_at IS NULL
 WHERE e.number = ANY($1::bigint[]) AND (l.tenant_id IS NULL OR l.tenant_id = ANY($2::text[]))
   AND (e.expires_at IS NULL OR e.expires_at > $3)
 """

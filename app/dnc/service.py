@@ -155,9 +155,14 @@ async def update_list(
     changes = {name: {"old": old[name], "new": new[name]} for name in new if new[name] != old[name]}
     if not changes:
         return list_out(dnc_list)
+    old_key = dnc_list.entry_key
     row = await repository.update_list(
         session, dnc_list.id, **{name: new[name] for name in changes}
     )
+    if row.entry_key != old_key:
+        # into or out of the registry kind: the entries follow the list's new key (one pass
+        # over them, under the list's lock, in this transaction)
+        await repository.rekey_entries(session, old_key, row.entry_key)
     await _event(
         session,
         principal,
@@ -223,7 +228,7 @@ async def put_entry(
     """`dnc_list`: as `visible_list(..., to_change=True)` gave it (locked)."""
     entry, added = await repository.upsert_entry(
         session,
-        list_seq=dnc_list.seq,
+        list_key=dnc_list.entry_key,
         number=number.as_int,
         reason=data.reason,
         expires_at=data.expires_at,
@@ -239,14 +244,16 @@ async def delete_entry(
     *, session: AsyncSession, principal: Principal, dnc_list: DncList, number: PhoneNumber
 ) -> None:
     """`dnc_list`: as `visible_list(..., to_change=True)` gave it (locked)."""
-    if not await repository.delete_entry(session, list_seq=dnc_list.seq, number=number.as_int):
+    if not await repository.delete_entry(
+        session, list_key=dnc_list.entry_key, number=number.as_int
+    ):
         raise NumberNotListed(f"{number.e164} is not on this list.")
     await repository.adjust_count(session, dnc_list.id, -1)
     await _event(session, principal, "dnc_number.removed", number.e164, dnc_list)
 
 
 async def get_entry(*, session: AsyncSession, dnc_list: DncList, number: PhoneNumber) -> EntryOut:
-    entry = await repository.get_entry(session, list_seq=dnc_list.seq, number=number.as_int)
+    entry = await repository.get_entry(session, list_key=dnc_list.entry_key, number=number.as_int)
     if entry is None:
         raise NumberNotListed(f"{number.e164} is not on this list.")
     return _entry_out(number, entry)
@@ -262,7 +269,7 @@ async def list_entries(
     *, session: AsyncSession, dnc_list: DncList, cursor: str | None, limit: int
 ) -> tuple[list[EntryOut], str | None]:
     entries = await repository.list_entries(
-        session, list_seq=dnc_list.seq, after=_after_number(cursor), limit=limit
+        session, list_key=dnc_list.entry_key, after=_after_number(cursor), limit=limit
     )
     kept = entries[:limit]
     out = [_entry_out(PhoneNumber(f"{e.number:010d}"), e) for e in kept]

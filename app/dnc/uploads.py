@@ -12,13 +12,14 @@ from app.uploads.errors import UploadFailed
 class DncTarget:
     finished_event = "dnc_upload.finished"
 
-    def __init__(self, list_id: str, seq: int) -> None:
+    def __init__(self, list_id: str, key: int, count: int) -> None:
         self.list_id = list_id
-        self.seq = seq
+        self.key = key  # the list's entry key
+        self.count = count  # its entries as the upload began (its row is locked)
         self.details: dict[str, object] = {"list_id": list_id}
 
     async def merge(self, raw: Any, mode: str) -> tuple[int, int]:
-        added, removed = await repository.merge_upload(raw, mode, self.seq)
+        added, removed = await repository.merge_upload(raw, mode, self.key, self.count)
         # a remove takes numbers off but brings no new copy of the registry: no refresh
         refreshed = mode in ("append", "replace")
         await repository.adjust_count_on(raw, self.list_id, added - removed, refreshed=refreshed)

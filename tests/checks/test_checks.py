@@ -122,7 +122,7 @@ async def test_matches_of_one_scope_come_in_listing_order_in_checks_and_batches(
     await connection.execute(
         text(
             "UPDATE dnc_entries SET listed_at = listed_at - interval '1 day' "
-            "WHERE list_seq = (SELECT seq FROM dnc_lists WHERE id = :id)"
+            "WHERE list_key = (SELECT entry_key FROM dnc_lists WHERE id = :id)"
         ),
         {"id": newer},
     )

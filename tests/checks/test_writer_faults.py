@@ -173,8 +173,8 @@ async def test_a_batch_tried_again_answers_what_was_recorded(
 
             return await write(self, raw, lane, jobs, then_refuse, stages)
         await raw.execute(  # listed between the two attempts
-            "INSERT INTO dnc_entries (number, list_seq)"
-            " SELECT $1, seq FROM dnc_lists WHERE id = $2",
+            "INSERT INTO dnc_entries (number, list_key)"
+            " SELECT $1, entry_key FROM dnc_lists WHERE id = $2",
             int(PHONE[2:]),
             list_id,
         )

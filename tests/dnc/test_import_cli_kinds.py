@@ -21,8 +21,8 @@ LIST = f"SELECT * FROM dnc_lists WHERE name = '{NAME}' AND deleted_at IS NULL"
 def cleanup(database_url: str) -> Iterator[None]:
     yield
     lists = f"SELECT id FROM dnc_lists WHERE name = '{NAME}'"
-    seqs = f"SELECT seq FROM dnc_lists WHERE name = '{NAME}'"
-    _sql(database_url, f"DELETE FROM dnc_entries WHERE list_seq IN ({seqs})")
+    keys = f"SELECT entry_key FROM dnc_lists WHERE name = '{NAME}'"
+    _sql(database_url, f"DELETE FROM dnc_entries WHERE list_key IN ({keys})")
     _sql(database_url, f"DELETE FROM uploads WHERE list_id IN ({lists})")
     _sql(
         database_url,

@@ -35,8 +35,8 @@ async def _bulk_loaded(connection: AsyncConnection, list_id: str) -> None:
     """The number on a list as an upload's merge puts it there: an entry, no change event."""
     await connection.execute(
         text(
-            "INSERT INTO dnc_entries (number, list_seq) "
-            "SELECT :number, seq FROM dnc_lists WHERE id = :list_id"
+            "INSERT INTO dnc_entries (number, list_key) "
+            "SELECT :number, entry_key FROM dnc_lists WHERE id = :list_id"
         ),
         {"number": int(PHONE[2:]), "list_id": list_id},
     )
