@@ -1,6 +1,7 @@
 """DNC import benchmark (issue 5): the upload path against a raw COPY, measured in one run.
 
-    .venv/bin/python bench/dnc_import.py [--rows 10000000] [--repeat 3] [--database-url URL]
+    .venv/bin/python bench/dnc_import.py [--rows 10000000] [--repeat 3] [--kind internal|registry]
+        [--database-url URL]
 
 Generates a file of random valid NANP numbers (one per line, in random order), then, `repeat`
 times each and reporting medians:
@@ -35,6 +36,7 @@ from app.core.config import Settings
 from app.core.db import create_engine
 from app.core.embedded import EmbeddedPostgres
 from app.core.migrations import upgrade
+from app.dnc.models import compact_layout
 from app.uploads.importer import run_upload
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -95,7 +97,7 @@ async def timed_baseline(dsn: str, ints: Path) -> float:
         await conn.close()
 
 
-async def new_list(conn: asyncpg.Connection, name: str) -> str:
+async def new_list(conn: asyncpg.Connection, name: str, kind: str) -> str:
     list_id = f"lst_bench_{name}"
     await conn.execute(
         "DELETE FROM dnc_entries WHERE list_key IN (SELECT entry_key FROM dnc_lists WHERE id = $1)",
@@ -104,9 +106,13 @@ async def new_list(conn: asyncpg.Connection, name: str) -> str:
     await conn.execute("DELETE FROM uploads WHERE list_id = $1", list_id)
     await conn.execute("DELETE FROM dnc_lists WHERE id = $1", list_id)
     await conn.execute(
-        "INSERT INTO dnc_lists (id, scope, name) VALUES ($1, 'global', $2)",
+        "INSERT INTO dnc_lists (id, scope, name, kind, max_age_days, compact) "
+        "VALUES ($1, 'global', $2, $3, $4, $5)",
         list_id,
         f"bench {name}",
+        kind,
+        31 if kind == "registry" else None,
+        compact_layout("global", kind),
     )
     return list_id
 
@@ -143,7 +149,7 @@ async def timed_upload(
     return elapsed
 
 
-async def bench(dsn: str, rows: int, repeat: int, work: Path) -> None:
+async def bench(dsn: str, rows: int, repeat: int, work: Path, kind: str) -> None:
     settings = Settings(database_url=dsn, db_timeout_s=600)
     numbers = random_numbers(rows, seed=1)
     base_file, ints = work / "numbers.txt", work / "ints.txt"
@@ -159,7 +165,7 @@ async def bench(dsn: str, rows: int, repeat: int, work: Path) -> None:
     conn = await asyncpg.connect(dsn)
     for run in range(repeat):
         baseline.append(await timed_baseline(dsn, ints))
-        list_id = await new_list(conn, "append")
+        list_id = await new_list(conn, "append", kind)
         append.append(await timed_upload(settings, dsn, list_id, base_file, "append", run))
         replace.append(await timed_upload(settings, dsn, list_id, changed_file, "replace", run))
         print(
@@ -181,7 +187,7 @@ async def bench(dsn: str, rows: int, repeat: int, work: Path) -> None:
     print()
     print(
         f"Machine: {platform.node()} ({os.cpu_count()} cores), PostgreSQL {version}, "
-        f"{rows:,} rows, median of {repeat}"
+        f"{rows:,} rows into a list of kind {kind}, median of {repeat}"
     )
     print()
     print("| measure | median s | rows/s | vs raw COPY |")
@@ -209,18 +215,24 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--kind",
+        choices=["internal", "registry"],
+        default="internal",
+        help="the global list's kind (a registry: compact, its entries in one index)",
+    )
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="callguard-bench-") as tmp:
         work = Path(tmp)
         if args.database_url:
             upgrade(args.database_url)
-            asyncio.run(bench(args.database_url, args.rows, args.repeat, work))
+            asyncio.run(bench(args.database_url, args.rows, args.repeat, work, args.kind))
             return
         with EmbeddedPostgres(work / "state") as embedded:
             dsn = embedded.start()
             upgrade(dsn)
-            asyncio.run(bench(dsn, args.rows, args.repeat, work))
+            asyncio.run(bench(dsn, args.rows, args.repeat, work, args.kind))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from app.auth.principal import Scope
 from app.auth.schemas import ApiKeyIn
 from app.core.config import Settings
 from app.core.db import Database
+from app.dnc.models import compact_layout
 from app.reference.snapshot import AreaCode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,19 +104,20 @@ def numbers_in(
 async def load_global_list(
     dsn: str, numbers: list[int], list_id: str, name: str, kind: str = "internal"
 ) -> None:
-    """A global DNC list of these numbers and `kind` (a registry: 31 days' maximum age), written
-    straight into the tables by COPY (in number order) and analyzed: the fastest way to a
-    registry-sized list for a benchmark."""
+    """A global DNC list of these numbers and `kind` (a registry: 31 days' maximum age and the
+    compact layout, as the service makes one), written straight into the tables by COPY (in
+    number order) and analyzed: the fastest way to a registry-sized list for a benchmark."""
     conn = await asyncpg.connect(dsn)
     try:
         key = await conn.fetchval(
-            "INSERT INTO dnc_lists (id, scope, name, entry_count, kind, max_age_days) "
-            "VALUES ($1, 'global', $2, $3, $4, $5) RETURNING entry_key",
+            "INSERT INTO dnc_lists (id, scope, name, entry_count, kind, max_age_days, compact) "
+            "VALUES ($1, 'global', $2, $3, $4, $5, $6) RETURNING entry_key",
             list_id,
             name,
             len(numbers),
             kind,
             31 if kind == "registry" else None,
+            compact_layout("global", kind),
         )
         await conn.copy_records_to_table(
             "dnc_entries",

@@ -68,21 +68,19 @@ class _HeadJoined:
     leave with it in one write. uvicorn writes them separately, which costs every answer a
     second system call and a second TCP segment (and the client a second wake-up): about one
     seventh of the worker's time went to writing answers (docs/BENCHMARKS.md, issue 22).
-    Anything else (a 100 Continue before the response, the body's later parts) passes through;
-    held headers are written when the response ends without a body write (HEAD) and before a
-    close, where uvicorn would have written them already."""
 
-    __slots__ = ("_head", "_on_response", "_transport")
+    Every body message of a response that has a body writes, even an empty one; a HEAD
+    response has none, so its headers pass straight through, as does a 100 Continue before
+    the response. Held headers are written by the next turn of the event loop at the latest
+    (a streamed response's first part may be slow to come) and before a close. The wrapper
+    refers to the transport only, so it adds no reference cycle."""
 
-    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
+    __slots__ = ("_head", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, method: str) -> None:
         self._transport = transport
-        self._head: bytes | None = b""  # b"": the headers are still to come; None: written
-        self._on_response = cycle.on_response
-        cycle.on_response = self._response_done
-
-    def _response_done(self) -> None:
-        self.flush()
-        self._on_response()
+        # b"": the headers are still to come; bytes: held; None: written, pass through
+        self._head: bytes | None = None if method == "HEAD" else b""
 
     def write(self, data: bytes) -> None:
         head = self._head
@@ -95,14 +93,20 @@ class _HeadJoined:
             self._transport.write(data)
         else:  # the status line and headers
             self._head = data
+            asyncio.get_running_loop().call_soon(self.flush)
 
     def flush(self) -> None:
-        if self._head:
-            head, self._head = self._head, None
-            self._transport.write(head)
+        head = self._head
+        if head:
+            self._head = None
+            if not self._transport.is_closing():
+                self._transport.write(head)
 
     def close(self) -> None:
-        self.flush()
+        try:
+            self.flush()
+        except RuntimeError:  # the connection was refused meanwhile (write_eof): no more writes
+            pass
         self._transport.close()
 
     def __getattr__(self, name: str) -> Any:
@@ -168,7 +172,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._on_headers_complete()
         cycle = self.cycle
         if cycle is not None and not isinstance(cycle.transport, _HeadJoined):
-            cycle.transport = cast(asyncio.Transport, _HeadJoined(self.transport, cycle))
+            joined = _HeadJoined(self.transport, cycle.scope["method"])
+            cycle.transport = cast(asyncio.Transport, joined)
 
     def _on_headers_complete(self) -> None:
         self._reading_headers = False

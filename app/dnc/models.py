@@ -2,6 +2,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Computed,
     DateTime,
@@ -23,7 +24,12 @@ from app.core.models import Base
 # internal: this seller's own do-not-call list; litigator: known serial TCPA plaintiffs
 LIST_KINDS = ("registry", "internal", "litigator")
 REGISTRY_MAX_AGE_DAYS = 31
-ENTRY_KEY = "CASE WHEN kind = 'registry' THEN -seq ELSE seq END"
+ENTRY_KEY = "CASE WHEN compact THEN -seq ELSE seq END"
+
+
+def compact_layout(scope: str, kind: str) -> bool:
+    """Whether a new list's entries skip the list-order index: a global registry list's."""
+    return scope == "global" and kind == "registry"
 
 
 class DncList(Base):
@@ -54,9 +60,11 @@ class DncList(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     # a compact key for the (very many) entries, 4 bytes instead of a 20-byte id
     seq: Mapped[int] = mapped_column(Integer, Identity(always=True), unique=True)
-    # what the list's entries carry as `list_key`: its seq, negated for a registry list, whose
-    # entries are then left out of the list-order index (DncEntry); a change of kind re-keys
-    # the entries in the same transaction (service.update_list)
+    # set when the list is made, never changed (a trigger refuses it): a global registry list,
+    # the operator's copy of a national or state registry, which holds most of all entries.
+    # Its entries carry a negative key and are left out of the list-order index (DncEntry)
+    compact: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # what the list's entries carry as `list_key`: its seq, negated for a compact list
     entry_key: Mapped[int] = mapped_column(
         Integer, Computed(ENTRY_KEY, persisted=True), unique=True
     )
@@ -83,11 +91,11 @@ class DncEntry(Base):
     only ever soft-deleted.
 
     A list's numbers in order (paged listings, the merges of replace uploads) are read through
-    `(list_key, number)`, an index of the lists with a positive key only: a registry list (a
-    government registry's copy, the bulk of all entries: hundreds of millions of numbers) is
-    read in order through the primary key instead, where its numbers are most of what is
-    there. That saves the registry's entries a second index: 84 bytes an entry instead of 115
-    (docs/BENCHMARKS.md, issue 22)."""
+    `(list_key, number)`, an index of the lists with a positive key only. A compact list (a
+    global registry list: a national registry's copy is hundreds of millions of numbers, most
+    of all entries) is read in order through the primary key instead: its entries cost 84
+    bytes instead of 115 (docs/BENCHMARKS.md, issue 22; docs/ARCHITECTURE.md says what that
+    costs a compact list that is small beside another)."""
 
     __tablename__ = "dnc_entries"
     __table_args__ = (

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import delete, func, literal_column, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,7 @@ from sqlalchemy.sql import ColumnElement
 
 from app.core.db import rows_in
 from app.core.pagination import PageRequest
-from app.dnc.models import DncEntry, DncList
+from app.dnc.models import DncEntry, DncList, compact_layout
 
 _REFRESH = {"populate_existing": True}
 
@@ -23,10 +24,12 @@ def live() -> ColumnElement[bool]:
 
 
 async def insert_list(session: AsyncSession, **values: object) -> DncList | None:
-    """The new list, or None when a live list of that name exists in the same scope."""
+    """The new list, or None when a live list of that name exists in the same scope. Its
+    layout is fixed now: compact for a global registry list (models.compact_layout)."""
+    compact = compact_layout(str(values["scope"]), str(values["kind"]))
     stmt = (
         insert(DncList)
-        .values(**values)
+        .values(**values, compact=compact)
         .on_conflict_do_nothing(
             # the index's own expression, spelled as in the index (a bound '' would not match)
             index_elements=[literal_column("coalesce(tenant_id, '')"), DncList.name],
@@ -113,13 +116,14 @@ async def get_entry(session: AsyncSession, *, list_key: int, number: int) -> Dnc
     return await session.get(DncEntry, (number, list_key), populate_existing=True)
 
 
-def _of_list(key: int) -> str:
+def _of_list(key: int, alias: str = "") -> str:
     """SQL text: the entries of the list whose entry key is `key` (an int, spelled in).
     The list-order index holds positive keys only: its predicate is spelled out so that any
-    plan, generic ones too, may use it; a registry list's (negative) key reads the primary
+    plan, generic ones too, may use it; a compact list's (negative) key reads the primary
     key, where its numbers are most of the entries."""
+    column = f"{alias}.list_key" if alias else "list_key"
     key = int(key)
-    return f"list_key = {key}" + (" AND list_key > 0" if key > 0 else "")
+    return f"{column} = {key}" + (f" AND {column} > 0" if key > 0 else "")
 
 
 async def list_entries(
@@ -129,13 +133,6 @@ async def list_entries(
     if after is not None:
         stmt = stmt.where(DncEntry.number > after)
     return (await session.scalars(stmt.limit(limit + 1))).all()
-
-
-async def rekey_entries(session: AsyncSession, old: int, new: int) -> None:
-    await session.execute(
-        update(DncEntry).where(text(_of_list(old))).values(list_key=new),
-        execution_options={"synchronize_session": False},
-    )
 
 
 async def adjust_count(session: AsyncSession, list_id: str, delta: int) -> None:
@@ -230,21 +227,26 @@ async def merge_upload(raw: Any, mode: str, key: int, count: int) -> tuple[int, 
             "DELETE FROM dnc_entries e USING ("
             f"  SELECT number FROM dnc_entries WHERE {_of_list(key)}"
             "  EXCEPT SELECT number FROM upload_numbers"
-            ") gone WHERE e.list_key = $1 AND e.number = gone.number",
-            key,
+            f") gone WHERE {_of_list(key, 'e')} AND e.number = gone.number"
         )
         removed = rows_in(status)
         await raw.execute("SET LOCAL enable_nestloop = on")
     if count - removed == 0:
         # an empty list (its row is locked, its count kept by every change in the same
-        # transaction as the change): nothing can conflict, so a plain insert skips the
-        # speculative insertion ON CONFLICT pays per row. Were the count ever wrong, the
-        # insert would fail on the primary key: the upload fails, nothing is lost.
-        status = await raw.execute(
-            "INSERT INTO dnc_entries (number, list_key) SELECT number, $1::int FROM upload_numbers",
-            key,
-        )
-        return rows_in(status), removed
+        # transaction as the change; a scan would read a compact list's whole index): nothing
+        # can conflict, so a plain insert skips the speculative insertion ON CONFLICT pays per
+        # row. Should the count ever be behind, the insert fails on the primary key and is
+        # undone to its savepoint, and the insert below merges
+        try:
+            async with raw.transaction():
+                status = await raw.execute(
+                    "INSERT INTO dnc_entries (number, list_key) "
+                    "SELECT number, $1::int FROM upload_numbers",
+                    key,
+                )
+            return rows_in(status), removed
+        except asyncpg.UniqueViolationError:
+            pass
     status = await raw.execute(
         "INSERT INTO dnc_entries (number, list_key) "
         "SELECT number, $1::int FROM upload_numbers ON CONFLICT DO NOTHING",

@@ -155,14 +155,9 @@ async def update_list(
     changes = {name: {"old": old[name], "new": new[name]} for name in new if new[name] != old[name]}
     if not changes:
         return list_out(dnc_list)
-    old_key = dnc_list.entry_key
     row = await repository.update_list(
         session, dnc_list.id, **{name: new[name] for name in changes}
     )
-    if row.entry_key != old_key:
-        # into or out of the registry kind: the entries follow the list's new key (one pass
-        # over them, under the list's lock, in this transaction)
-        await repository.rekey_entries(session, old_key, row.entry_key)
     await _event(
         session,
         principal,
@@ -268,6 +263,9 @@ def _after_number(cursor: str | None) -> int | None:
 async def list_entries(
     *, session: AsyncSession, dnc_list: DncList, cursor: str | None, limit: int
 ) -> tuple[list[EntryOut], str | None]:
+    if dnc_list.entry_count == 0:
+        # nothing to read: a compact list (read through the primary key) would scan it all
+        return [], None
     entries = await repository.list_entries(
         session, list_key=dnc_list.entry_key, after=_after_number(cursor), limit=limit
     )

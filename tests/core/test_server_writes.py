@@ -45,6 +45,14 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
         return
+    if path == "/slow":  # a streamed response whose first part takes a while
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await asyncio.sleep(1)
+        await send({"type": "http.response.body", "body": b"late"})
+        return
+    if path == "/fail":  # the app fails once its response has begun
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise RuntimeError("failed mid-response")
     if path == "/stream":
         await send({"type": "http.response.start", "status": 200, "headers": []})
         for part in (b"one", b"two"):
@@ -159,3 +167,24 @@ async def test_100_continue_is_not_held(port: int) -> None:
     got = await _exchange(port, request, b'"ok"}', wait=1)
     assert got.endswith(b'{"ok":true,"echo":"ok"}')
     assert len(_responses()) == 1
+
+
+async def test_held_headers_leave_without_waiting_for_a_slow_body(port: int) -> None:
+    WRITES.clear()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /slow HTTP/1.1\r\nhost: t\r\n\r\n")
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 0.5)  # long before the body
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"transfer-encoding: chunked" in head
+    rest = await asyncio.wait_for(reader.readuntil(b"0\r\n\r\n"), 5)
+    assert rest == b"4\r\nlate\r\n0\r\n\r\n"
+    writer.close()
+    assert WRITES[0] == head
+
+
+async def test_a_response_that_fails_midway_sends_its_headers_then_closes(port: int) -> None:
+    WRITES.clear()
+    got = await _exchange(port, b"GET /fail HTTP/1.1\r\nhost: t\r\n\r\n", b"never")
+    assert got.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert got.endswith(b"\r\n\r\n")  # the headers, then the end of the stream
+    assert WRITES == [got]

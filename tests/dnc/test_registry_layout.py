@@ -1,12 +1,13 @@
-"""A registry list's entries are keyed by its negated seq and left out of the list-order index
-(issue 22, storage): through the HTTP API they read, page, match and merge as any list's, and a
-change of kind into or out of `registry` carries them along."""
+"""A compact list (a global registry list) has its entries keyed by its negated seq and left out
+of the list-order index (issue 22, storage): through the HTTP API they read, page, match and
+merge as any list's; the layout is fixed when the list is made."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.envelope import assert_envelope
@@ -43,52 +44,73 @@ async def _pages(client: httpx.AsyncClient, headers: dict[str, str], list_id: st
 
 
 async def _reads_right(
-    client: httpx.AsyncClient, headers: dict[str, str], list_id: str, kind: str
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    tenant: dict[str, str],
+    list_id: str,
+    kind: str,
 ) -> None:
-    """Paged in number order, one entry by its URL, the cross-list lookup and a check."""
+    """Paged in number order, one entry by its URL, the cross-list lookup and the tenant's
+    check."""
     assert await _pages(client, headers, list_id) == sorted(PHONES)
     one = (await client.get(f"/v1/dnc/lists/{list_id}/numbers/{PHONES[0]}", headers=headers)).json()
     assert one["reason"] == "asked"
-    lookup = (await client.get(f"/v1/dnc/numbers/{PHONES[1]}", headers=headers)).json()
+    lookup = (await client.get(f"/v1/dnc/numbers/{PHONES[1]}", headers=tenant)).json()
     assert [(m["list_id"], m["kind"]) for m in lookup["lists"]] == [(list_id, kind)]
     check = await client.post(
-        "/v1/checks", json={"to": PHONES[2], "at": MONDAY_1030_PT}, headers=headers
+        "/v1/checks", json={"to": PHONES[2], "at": MONDAY_1030_PT}, headers=tenant
     )
-    assert_envelope(check, 422, "dnc_blocked")
+    details = assert_envelope(check, 422, "dnc_blocked")["details"]
+    assert list_id in str(details)
 
 
-@pytest.mark.parametrize("first", ["registry", "internal"])
-async def test_entries_follow_their_list_through_changes_of_kind(
-    client: httpx.AsyncClient, admin: dict[str, str], connection: AsyncConnection, first: str
+@pytest.mark.parametrize(
+    ("scope", "kind", "compact"),
+    [("global", "registry", True), ("tenant", "registry", False), ("global", "internal", False)],
+)
+async def test_a_list_s_layout_is_fixed_when_it_is_made(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    connection: AsyncConnection,
+    scope: str,
+    kind: str,
+    compact: bool,
 ) -> None:
-    _, headers = await tenant_with_key(client, admin)
-    created = await client.post(
-        "/v1/dnc/lists", json={"name": "layout", "kind": first}, headers=headers
+    """Only a global registry list is compact; its entries read, page and match as any list's,
+    before and after a change of kind, which moves no entry."""
+    _, tenant = await tenant_with_key(client, admin)
+    headers = admin if scope == "global" else tenant
+    empty = await client.post(
+        "/v1/dnc/lists", json={"name": "layout", "kind": kind, "scope": scope}, headers=headers
     )
-    assert created.status_code == 201, created.text
-    list_id = created.json()["id"]
-    # another list of the tenant holds some of the same numbers: pages never mix lists
-    other = (await client.post("/v1/dnc/lists", json={"name": "other"}, headers=headers)).json()
+    assert empty.status_code == 201, empty.text
+    list_id = empty.json()["id"]
+    page = await client.get(f"/v1/dnc/lists/{list_id}/numbers", headers=headers)
+    assert page.json() == {"data": [], "next_cursor": None}
+    # another list holds some of the same numbers: pages never mix lists
+    other = (await client.post("/v1/dnc/lists", json={"name": "other"}, headers=tenant)).json()
     for phone in PHONES:
         body = {"reason": "asked"} if phone == PHONES[0] else {}
         put = await client.put(
             f"/v1/dnc/lists/{list_id}/numbers/{phone}", json=body, headers=headers
         )
         assert put.status_code == 201, put.text
-    await client.put(f"/v1/dnc/lists/{other['id']}/numbers/{PHONES[3]}", headers=headers)
-    await client.put(f"/v1/dnc/lists/{other['id']}/numbers/+17185552671", headers=headers)
+    await client.put(f"/v1/dnc/lists/{other['id']}/numbers/+17185552671", headers=tenant)
+    await client.put(f"/v1/dnc/lists/{other['id']}/numbers/{PHONES[3]}", headers=tenant)
+    seq, keys = await _keys(connection, list_id)
+    expected = {-seq if compact else seq}
+    assert keys == expected
 
-    kinds = [first, "internal" if first == "registry" else "registry", first]
-    for step, kind in enumerate(kinds):
-        if step:
+    changed = "internal" if kind == "registry" else "registry"
+    for now in (kind, changed):
+        if now != kind:
             patched = await client.patch(
-                f"/v1/dnc/lists/{list_id}", json={"kind": kind}, headers=headers
+                f"/v1/dnc/lists/{list_id}", json={"kind": now}, headers=headers
             )
             assert patched.status_code == 200, patched.text
-        seq, keys = await _keys(connection, list_id)
-        assert keys == {-seq if kind == "registry" else seq}
-        await _reads_right(client, headers, list_id, kind)
-        assert await _pages(client, headers, other["id"]) == ["+12015552671", "+17185552671"]
+        assert (await _keys(connection, list_id))[1] == expected  # no entry moved
+        await _reads_right(client, headers, tenant, list_id, now)
+        assert await _pages(client, tenant, other["id"]) == ["+12015552671", "+17185552671"]
         removed = await client.delete(
             f"/v1/dnc/lists/{list_id}/numbers/{PHONES[3]}", headers=headers
         )
@@ -99,21 +121,44 @@ async def test_entries_follow_their_list_through_changes_of_kind(
         assert got["entry_count"] == len(PHONES)
 
 
-async def test_uploads_merge_into_a_registry_list(workers: Workers) -> None:
-    """Append into an empty registry list, append with overlaps, replace, remove: the merges
-    read a registry list's numbers through the primary key."""
-    app, _, admin, _ = workers
+async def test_a_list_s_layout_cannot_be_changed_behind_its_entries(
+    client: httpx.AsyncClient, admin: dict[str, str], connection: AsyncConnection
+) -> None:
+    """Were `compact` changed by hand, the entries would no longer match their list (checks
+    would miss them): the database refuses it."""
+    made = await client.post(
+        "/v1/dnc/lists",
+        json={"name": "fixed", "kind": "registry", "scope": "global"},
+        headers=admin,
+    )
+    with pytest.raises(DBAPIError, match="fixed when it is made"):
+        async with connection.begin_nested():
+            await connection.execute(
+                text("UPDATE dnc_lists SET compact = false WHERE id = :id"),
+                {"id": made.json()["id"]},
+            )
+
+
+async def test_uploads_merge_into_a_compact_list(workers: Workers) -> None:
+    """Append into an empty compact list, append with overlaps, replace, remove: the merges
+    read a compact list's numbers through the primary key; a list's count that is behind its
+    entries (never so today: every change keeps it) still merges, by ON CONFLICT."""
+    app, _, admin, database = workers
     async with client_of(app) as client:
-        _, headers = await tenant_with_key(client, admin)
+        _, tenant = await tenant_with_key(client, admin)
         created = await client.post(
-            "/v1/dnc/lists", json={"name": "registry copy", "kind": "registry"}, headers=headers
+            "/v1/dnc/lists",
+            json={"name": "registry copy", "kind": "registry", "scope": "global"},
+            headers=admin,
         )
         list_id = created.json()["id"]
         neighbour = (
-            await client.post("/v1/dnc/lists", json={"name": "neighbour"}, headers=headers)
+            await client.post("/v1/dnc/lists", json={"name": "neighbour"}, headers=tenant)
         ).json()["id"]
 
-        async def upload(body: bytes, mode: str, to: str = list_id) -> dict[str, object]:
+        async def upload(
+            body: bytes, mode: str, to: str = list_id, headers: dict[str, str] = admin
+        ) -> dict[str, object]:
             response = await client.post(
                 f"/v1/dnc/lists/{to}/uploads?mode={mode}&force=true",
                 content=body,
@@ -127,18 +172,28 @@ async def test_uploads_merge_into_a_registry_list(workers: Workers) -> None:
             assert done["status"] == "succeeded", done
             return dict(done)
 
-        await upload(b"4155552671\n3055552671\n", "append", neighbour)
+        await upload(b"4155552671\n3055552671\n", "append", neighbour, tenant)
         first = await upload(b"4155552671\n2125552671\n", "append")
         assert (first["rows_added"], first["rows_removed"]) == (2, 0)
         more = await upload(b"2125552671\n2015552671\n", "append")
         assert (more["rows_added"], more["rows_removed"]) == (1, 0)
         replaced = await upload(b"2015552671\n3055552671\n", "replace")
         assert (replaced["rows_added"], replaced["rows_removed"]) == (1, 2)
-        assert await _pages(client, headers, list_id) == ["+12015552671", "+13055552671"]
-        removed = await upload(b"3055552671\n", "remove")
-        assert removed["rows_removed"] == 1
-        assert await _pages(client, headers, list_id) == ["+12015552671"]
-        got = (await client.get(f"/v1/dnc/lists/{list_id}", headers=headers)).json()
-        assert got["entry_count"] == 1
+        assert await _pages(client, admin, list_id) == ["+12015552671", "+13055552671"]
+        removed = await upload(b"3055552671\n2015552671\n", "remove")
+        assert removed["rows_removed"] == 2
+        assert await _pages(client, admin, list_id) == []
+        # an entry the count does not know of (the count says 0)
+        async with database.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO dnc_entries (number, list_key) "
+                    "SELECT 7185552671, entry_key FROM dnc_lists WHERE id = :id"
+                ),
+                {"id": list_id},
+            )
+        behind = await upload(b"7185552671\n9175552671\n", "append")
+        assert (behind["rows_added"], behind["rows_removed"]) == (1, 0)
+        assert await _pages(client, admin, list_id) == ["+17185552671", "+19175552671"]
         # the neighbour's numbers were never touched
-        assert await _pages(client, headers, neighbour) == ["+13055552671", "+14155552671"]
+        assert await _pages(client, tenant, neighbour) == ["+13055552671", "+14155552671"]
