@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from typing import Any, cast
+from typing import Any
 
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
@@ -60,57 +60,6 @@ def _too_large(limit: int) -> bytes:
 
 
 LINGER_S = 2.0  # how long a refused connection's late bytes are read before it is closed
-CONTINUE = b"HTTP/1.1 100 "  # uvicorn's interim answer to `Expect: 100-continue`
-
-
-class _HeadJoined:
-    """A response's transport: the status line and headers wait for the body's first write and
-    leave with it in one write. uvicorn writes them separately, which costs every answer a
-    second system call and a second TCP segment (and the client a second wake-up): about one
-    seventh of the worker's time went to writing answers (docs/BENCHMARKS.md, issue 22).
-
-    Every body message of a response that has a body writes, even an empty one; a HEAD
-    response has none, so its headers pass straight through, as does a 100 Continue before
-    the response. Held headers are written by the next turn of the event loop at the latest
-    (a streamed response's first part may be slow to come) and before a close. The wrapper
-    refers to the transport only, so it adds no reference cycle."""
-
-    __slots__ = ("_head", "_transport")
-
-    def __init__(self, transport: asyncio.Transport, method: str) -> None:
-        self._transport = transport
-        # b"": the headers are still to come; bytes: held; None: written, pass through
-        self._head: bytes | None = None if method == "HEAD" else b""
-
-    def write(self, data: bytes) -> None:
-        head = self._head
-        if head is None:
-            self._transport.write(data)
-        elif head:
-            self._head = None
-            self._transport.write(head + data)
-        elif data.startswith(CONTINUE):  # before the response: the client waits for it
-            self._transport.write(data)
-        else:  # the status line and headers
-            self._head = data
-            asyncio.get_running_loop().call_soon(self.flush)
-
-    def flush(self) -> None:
-        head = self._head
-        if head:
-            self._head = None
-            if not self._transport.is_closing():
-                self._transport.write(head)
-
-    def close(self) -> None:
-        try:
-            self.flush()
-        except RuntimeError:  # the connection was refused meanwhile (write_eof): no more writes
-            pass
-        self._transport.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -169,13 +118,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
 
     def on_headers_complete(self) -> None:
-        self._on_headers_complete()
-        cycle = self.cycle
-        if cycle is not None and not isinstance(cycle.transport, _HeadJoined):
-            joined = _HeadJoined(self.transport, cycle.scope["method"])
-            cycle.transport = cast(asyncio.Transport, joined)
-
-    def _on_headers_complete(self) -> None:
         self._reading_headers = False
         if self._header_timer is not None:
             self._disarm_header_timer()
