@@ -46,6 +46,12 @@ def test_a_state_registry_list_is_made_with_its_kind_and_age_and_refreshed(
     upload = json.loads(result.stdout)
     [row] = _sql(database_url, LIST)
     assert (row["kind"], row["max_age_days"], row["scope"]) == ("registry", 92, "global")
+    # a global registry list is compact: its entries carry its negated seq (README)
+    assert (row["compact"], row["entry_key"]) == (True, -row["seq"])
+    keys = _sql(
+        database_url, f"SELECT DISTINCT list_key FROM dnc_entries WHERE list_key = {-row['seq']}"
+    )
+    assert len(keys) == 1
     finished = datetime.fromisoformat(upload["finished_at"].replace("Z", "+00:00"))
     assert row["created_at"] < row["refreshed_at"] <= finished
     [event] = _sql(

@@ -4,6 +4,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tests.dnc.api import paged_numbers
 from tests.envelope import assert_envelope
 from tests.helpers import tenant_with_key
 
@@ -157,14 +158,7 @@ async def test_numbers_page_in_number_order(
     phones = ["+12125552671", "+14155552671", "+13055552671", "+12015552671"]
     for phone in phones:
         await client.put(f"/v1/dnc/lists/{lst['id']}/numbers/{phone}", headers=headers)
-    seen: list[str] = []
-    url = f"/v1/dnc/lists/{lst['id']}/numbers?limit=3"
-    while url:
-        page = (await client.get(url, headers=headers)).json()
-        seen += [e["phone"] for e in page["data"]]
-        cursor = page["next_cursor"]
-        url = f"/v1/dnc/lists/{lst['id']}/numbers?limit=3&cursor={cursor}" if cursor else ""
-    assert seen == sorted(phones)
+    assert await paged_numbers(client, headers, str(lst["id"])) == sorted(phones)
 
 
 async def test_lookup_finds_every_visible_list(

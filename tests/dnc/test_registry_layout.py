@@ -10,6 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tests.dnc.api import paged_numbers
+from tests.dnc.api import upload as upload_to
 from tests.envelope import assert_envelope
 from tests.helpers import tenant_with_key
 from tests.workers import Workers, client_of
@@ -32,17 +34,6 @@ async def _keys(connection: AsyncConnection, list_id: str) -> tuple[int, set[int
     return int(seq or 0), {int(row[0]) for row in keys}
 
 
-async def _pages(client: httpx.AsyncClient, headers: dict[str, str], list_id: str) -> list[str]:
-    seen: list[str] = []
-    url = f"/v1/dnc/lists/{list_id}/numbers?limit=3"
-    while url:
-        page = (await client.get(url, headers=headers)).json()
-        seen += [entry["phone"] for entry in page["data"]]
-        cursor = page["next_cursor"]
-        url = f"/v1/dnc/lists/{list_id}/numbers?limit=3&cursor={cursor}" if cursor else ""
-    return seen
-
-
 async def _reads_right(
     client: httpx.AsyncClient,
     headers: dict[str, str],
@@ -52,7 +43,7 @@ async def _reads_right(
 ) -> None:
     """Paged in number order, one entry by its URL, the cross-list lookup and the tenant's
     check."""
-    assert await _pages(client, headers, list_id) == sorted(PHONES)
+    assert await paged_numbers(client, headers, list_id) == sorted(PHONES)
     one = (await client.get(f"/v1/dnc/lists/{list_id}/numbers/{PHONES[0]}", headers=headers)).json()
     assert one["reason"] == "asked"
     lookup = (await client.get(f"/v1/dnc/numbers/{PHONES[1]}", headers=tenant)).json()
@@ -110,7 +101,7 @@ async def test_a_list_s_layout_is_fixed_when_it_is_made(
             assert patched.status_code == 200, patched.text
         assert (await _keys(connection, list_id))[1] == expected  # no entry moved
         await _reads_right(client, headers, tenant, list_id, now)
-        assert await _pages(client, tenant, other["id"]) == ["+12015552671", "+17185552671"]
+        assert await paged_numbers(client, tenant, other["id"]) == ["+12015552671", "+17185552671"]
         removed = await client.delete(
             f"/v1/dnc/lists/{list_id}/numbers/{PHONES[3]}", headers=headers
         )
@@ -159,18 +150,9 @@ async def test_uploads_merge_into_a_compact_list(workers: Workers) -> None:
         async def upload(
             body: bytes, mode: str, to: str = list_id, headers: dict[str, str] = admin
         ) -> dict[str, object]:
-            response = await client.post(
-                f"/v1/dnc/lists/{to}/uploads?mode={mode}&force=true",
-                content=body,
-                headers={**headers, "content-type": "text/csv"},
-            )
-            assert response.status_code == 202, response.text
-            await app.state.uploads.wait()
-            done = (
-                await client.get(f"/v1/dnc/uploads/{response.json()['id']}", headers=headers)
-            ).json()
+            done = await upload_to(app, client, headers, to, body, f"?mode={mode}&force=true")
             assert done["status"] == "succeeded", done
-            return dict(done)
+            return done
 
         await upload(b"4155552671\n3055552671\n", "append", neighbour, tenant)
         first = await upload(b"4155552671\n2125552671\n", "append")
@@ -179,10 +161,10 @@ async def test_uploads_merge_into_a_compact_list(workers: Workers) -> None:
         assert (more["rows_added"], more["rows_removed"]) == (1, 0)
         replaced = await upload(b"2015552671\n3055552671\n", "replace")
         assert (replaced["rows_added"], replaced["rows_removed"]) == (1, 2)
-        assert await _pages(client, admin, list_id) == ["+12015552671", "+13055552671"]
+        assert await paged_numbers(client, admin, list_id) == ["+12015552671", "+13055552671"]
         removed = await upload(b"3055552671\n2015552671\n", "remove")
         assert removed["rows_removed"] == 2
-        assert await _pages(client, admin, list_id) == []
+        assert await paged_numbers(client, admin, list_id) == []
         # an entry the count does not know of (the count says 0)
         async with database.engine.begin() as conn:
             await conn.execute(
@@ -194,6 +176,6 @@ async def test_uploads_merge_into_a_compact_list(workers: Workers) -> None:
             )
         behind = await upload(b"7185552671\n9175552671\n", "append")
         assert (behind["rows_added"], behind["rows_removed"]) == (1, 0)
-        assert await _pages(client, admin, list_id) == ["+17185552671", "+19175552671"]
+        assert await paged_numbers(client, admin, list_id) == ["+17185552671", "+19175552671"]
         # the neighbour's numbers were never touched
-        assert await _pages(client, tenant, neighbour) == ["+13055552671", "+14155552671"]
+        assert await paged_numbers(client, tenant, neighbour) == ["+13055552671", "+14155552671"]

@@ -5,11 +5,10 @@ Uploads run against committed data, so these tests use `workers`."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
-from fastapi import FastAPI
 
+from tests.dnc.api import upload
 from tests.dnc.freshness import age_list, refreshed_at
 from tests.helpers import tenant_with_key
 from tests.workers import Workers, client_of
@@ -19,27 +18,6 @@ MONTH_AND_A_DAY = timedelta(days=32)
 
 def _at(value: object) -> datetime:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
-async def _upload(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    headers: dict[str, str],
-    list_id: str,
-    body: bytes,
-    query: str = "",
-) -> dict[str, Any]:
-    response = await client.post(
-        f"/v1/dnc/lists/{list_id}/uploads{query}",
-        content=body,
-        headers={**headers, "content-type": "text/csv"},
-    )
-    assert response.status_code == 202, response.text
-    await app.state.uploads.wait()
-    done: dict[str, Any] = (
-        await client.get(f"/v1/dnc/uploads/{response.json()['id']}", headers=headers)
-    ).json()
-    return done
 
 
 async def _stale_registry(
@@ -62,7 +40,7 @@ async def test_a_succeeded_append_refreshes_the_list_at_its_finish(workers: Work
     async with client_of(app) as client:
         _, headers = await tenant_with_key(client, admin)
         list_id, aged = await _stale_registry(client, headers, workers)
-        done = await _upload(app, client, headers, list_id, b"4155552671\n2125552671\n")
+        done = await upload(app, client, headers, list_id, b"4155552671\n2125552671\n")
         assert done["status"] == "succeeded", done
         got = (await client.get(f"/v1/dnc/lists/{list_id}", headers=headers)).json()
         assert got["stale"] is False
@@ -83,7 +61,7 @@ async def test_a_succeeded_replace_refreshes_the_list(workers: Workers) -> None:
         list_id, aged = await _stale_registry(client, headers, workers)
         # a replace that changes nothing is still a new copy of the registry
         for _ in range(2):
-            done = await _upload(app, client, headers, list_id, b"4155552671\n", "?mode=replace")
+            done = await upload(app, client, headers, list_id, b"4155552671\n", "?mode=replace")
             assert done["status"] == "succeeded", done
         got = (await client.get(f"/v1/dnc/lists/{list_id}", headers=headers)).json()
         assert (got["stale"], got["entry_count"]) == (False, 1)
@@ -95,10 +73,10 @@ async def test_a_remove_upload_does_not_refresh(workers: Workers) -> None:
     async with client_of(app) as client:
         _, headers = await tenant_with_key(client, admin)
         list_id, _ = await _stale_registry(client, headers, workers)
-        await _upload(app, client, headers, list_id, b"4155552671\n2125552671\n")
+        await upload(app, client, headers, list_id, b"4155552671\n2125552671\n")
         async with database.engine.begin() as conn:
             aged = await age_list(conn, list_id, MONTH_AND_A_DAY)
-        done = await _upload(app, client, headers, list_id, b"4155552671\n", "?mode=remove")
+        done = await upload(app, client, headers, list_id, b"4155552671\n", "?mode=remove")
         assert (done["status"], done["rows_removed"]) == ("succeeded", 1)
         got = (await client.get(f"/v1/dnc/lists/{list_id}", headers=headers)).json()
         assert (got["stale"], got["entry_count"]) == (True, 1)
@@ -110,9 +88,9 @@ async def test_a_failed_upload_or_a_single_number_does_not_refresh(workers: Work
     async with client_of(app) as client:
         _, headers = await tenant_with_key(client, admin)
         list_id, aged = await _stale_registry(client, headers, workers)
-        unreadable = await _upload(app, client, headers, list_id, b"name,email\nann,a@b.c\n")
+        unreadable = await upload(app, client, headers, list_id, b"name,email\nann,a@b.c\n")
         assert unreadable["status"] == "failed"
-        risky = await _upload(app, client, headers, list_id, b"4155552671\nnope\n", "?mode=replace")
+        risky = await upload(app, client, headers, list_id, b"4155552671\nnope\n", "?mode=replace")
         assert risky["failure"]["error"] == "upload_rejected"
         put = await client.put(f"/v1/dnc/lists/{list_id}/numbers/+14155552671", headers=headers)
         assert put.status_code == 201
@@ -127,7 +105,7 @@ async def test_an_internal_list_is_refreshed_too_but_never_stale(workers: Worker
         created = (await client.post("/v1/dnc/lists", json={"name": "own"}, headers=headers)).json()
         async with workers[3].engine.begin() as conn:
             aged = await age_list(conn, created["id"], timedelta(days=400))
-        done = await _upload(app, client, headers, created["id"], b"4155552671\n")
+        done = await upload(app, client, headers, created["id"], b"4155552671\n")
         got = (await client.get(f"/v1/dnc/lists/{created['id']}", headers=headers)).json()
         assert aged < _at(got["refreshed_at"]) <= _at(done["finished_at"])
         assert (got["stale"], got["stale_at"]) == (False, None)

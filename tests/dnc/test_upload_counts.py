@@ -10,32 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from app.uploads import importer
+from tests.dnc.api import upload
 from tests.helpers import tenant_with_key
 from tests.workers import Workers, client_of
-
-
-async def _upload(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    headers: dict[str, str],
-    list_id: str,
-    body: bytes,
-    *,
-    mode: str = "append",
-    media: str = "text/csv",
-) -> dict[str, Any]:
-    response = await client.post(
-        f"/v1/dnc/lists/{list_id}/uploads?mode={mode}",
-        content=body,
-        headers={**headers, "content-type": media},
-    )
-    assert response.status_code == 202, response.text
-    await app.state.uploads.wait()
-    done = await client.get(f"/v1/dnc/uploads/{response.json()['id']}", headers=headers)
-    return dict(done.json())
 
 
 async def _list(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
@@ -49,7 +28,7 @@ async def test_the_counts_add_up_with_duplicates(workers: Workers) -> None:
         _, headers = await tenant_with_key(client, admin)
         list_id = await _list(client, headers)
         body = b"+14155552671\n4155552671\n(212) 555-2671\nnot a number\n+14155550123\n"
-        done = await _upload(app, client, headers, list_id, body)
+        done = await upload(app, client, headers, list_id, body)
     assert done["status"] == "succeeded", done
     assert (done["rows_read"], done["rows_accepted"]) == (5, 2)
     assert (done["rows_rejected"], done["rows_duplicate"]) == (2, 1)
@@ -66,7 +45,7 @@ async def test_a_file_with_no_valid_row_fails_in_every_mode(workers: Workers, mo
     async with client_of(app) as client:
         _, headers = await tenant_with_key(client, admin)
         list_id = await _list(client, headers)
-        done = await _upload(app, client, headers, list_id, garbage, mode=mode)
+        done = await upload(app, client, headers, list_id, garbage, f"?mode={mode}")
     assert done["status"] == "failed", done
     assert done["failure"]["error"] == "upload_rejected"
     assert "no valid phone number" in done["failure"]["message"].lower()
@@ -80,8 +59,13 @@ async def test_an_octet_stream_body_is_taken_as_the_docs_say(workers: Workers) -
     async with client_of(app) as client:
         _, headers = await tenant_with_key(client, admin)
         list_id = await _list(client, headers)
-        done = await _upload(
-            app, client, headers, list_id, b"+14155552671\n", media="application/octet-stream"
+        done = await upload(
+            app,
+            client,
+            headers,
+            list_id,
+            b"+14155552671\n",
+            **{"content-type": "application/octet-stream"},
         )
     assert done["status"] == "succeeded", done
     assert done["rows_accepted"] == 1

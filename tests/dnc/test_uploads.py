@@ -7,9 +7,9 @@ import gzip
 import time
 
 import httpx
-from fastapi import FastAPI
 from sqlalchemy import text
 
+from tests.dnc.api import paged_numbers, upload
 from tests.envelope import assert_envelope
 from tests.helpers import tenant_with_key
 from tests.workers import Workers, client_of
@@ -21,34 +21,6 @@ async def _list(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
     created = await client.post("/v1/dnc/lists", json={"name": "uploads"}, headers=headers)
     assert created.status_code == 201, created.text
     return str(created.json()["id"])
-
-
-async def _upload(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    headers: dict[str, str],
-    list_id: str,
-    body: bytes,
-    query: str = "",
-    **extra_headers: str,
-) -> dict[str, object]:
-    response = await client.post(
-        f"/v1/dnc/lists/{list_id}/uploads{query}",
-        content=body,
-        headers={**headers, "content-type": CSV, **extra_headers},
-    )
-    assert response.status_code == 202, response.text
-    upload = response.json()
-    assert upload["status"] == "queued"
-    await app.state.uploads.wait()
-    done = (await client.get(f"/v1/dnc/uploads/{upload['id']}", headers=headers)).json()
-    assert done["status"] in ("succeeded", "failed"), done
-    return dict(done)
-
-
-async def _numbers(client: httpx.AsyncClient, headers: dict[str, str], list_id: str) -> list[str]:
-    page = await client.get(f"/v1/dnc/lists/{list_id}/numbers?limit=1000", headers=headers)
-    return [e["phone"] for e in page.json()["data"]]
 
 
 async def test_csv_append_with_bad_rows_and_duplicates(workers: Workers) -> None:
@@ -65,7 +37,7 @@ async def test_csv_append_with_bad_rows_and_duplicates(workers: Workers) -> None
             "dee,4155552671,dup\r\n"
             "eve,+14155550123,fictional\r\n"
         ).encode()
-        done = await _upload(app, client, headers, list_id, body)
+        done = await upload(app, client, headers, list_id, body)
         assert done["status"] == "succeeded", done
         assert (done["rows_read"], done["rows_rejected"]) == (5, 2)
         assert (done["rows_accepted"], done["rows_added"]) == (2, 2)
@@ -73,7 +45,7 @@ async def test_csv_append_with_bad_rows_and_duplicates(workers: Workers) -> None
             {"line": 3, "value": "555-CALL", "reason": "not_a_phone_number"},
             {"line": 7, "value": "+14155550123", "reason": "fictional"},
         ]
-        assert await _numbers(client, headers, list_id) == ["+12125552671", "+14155552671"]
+        assert await paged_numbers(client, headers, list_id) == ["+12125552671", "+14155552671"]
         lookup = (await client.get("/v1/dnc/numbers/+14155552671", headers=headers)).json()
         assert lookup["listed"] is True
         got = (await client.get(f"/v1/dnc/lists/{list_id}", headers=headers)).json()
@@ -86,13 +58,13 @@ async def test_gzip_ftc_file_then_remove(workers: Workers) -> None:
         _, headers = await tenant_with_key(client, admin)
         list_id = await _list(client, headers)
         ftc = gzip.compress(b"415,5552671\n212,5552671\n305,5552671\n")
-        done = await _upload(app, client, headers, list_id, ftc, **{"content-encoding": "gzip"})
+        done = await upload(app, client, headers, list_id, ftc, **{"content-encoding": "gzip"})
         assert done["rows_added"] == 3
-        removed = await _upload(
+        removed = await upload(
             app, client, headers, list_id, b"2125552671\n9995552671\n", "?mode=remove"
         )
         assert (removed["rows_removed"], removed["rows_rejected"]) == (1, 1)
-        assert await _numbers(client, headers, list_id) == ["+13055552671", "+14155552671"]
+        assert await paged_numbers(client, headers, list_id) == ["+13055552671", "+14155552671"]
 
 
 async def test_replace_safety_check_and_force(workers: Workers) -> None:
@@ -100,22 +72,22 @@ async def test_replace_safety_check_and_force(workers: Workers) -> None:
     async with client_of(app) as client:
         _, headers = await tenant_with_key(client, admin)
         list_id = await _list(client, headers)
-        await _upload(app, client, headers, list_id, b"4155552671\n2125552671\n")
+        await upload(app, client, headers, list_id, b"4155552671\n2125552671\n")
         risky = b"3055552671\nnot a number\n"  # half the rows rejected
-        failed = await _upload(app, client, headers, list_id, risky, "?mode=replace")
+        failed = await upload(app, client, headers, list_id, risky, "?mode=replace")
         assert failed["status"] == "failed"
-        assert failed["failure"]["error"] == "upload_rejected"  # type: ignore[index]
-        assert await _numbers(client, headers, list_id) == ["+12125552671", "+14155552671"]
-        forced = await _upload(app, client, headers, list_id, risky, "?mode=replace&force=true")
+        assert failed["failure"]["error"] == "upload_rejected"
+        assert await paged_numbers(client, headers, list_id) == ["+12125552671", "+14155552671"]
+        forced = await upload(app, client, headers, list_id, risky, "?mode=replace&force=true")
         assert (forced["status"], forced["rows_added"], forced["rows_removed"]) == (
             "succeeded",
             1,
             2,
         )
-        assert await _numbers(client, headers, list_id) == ["+13055552671"]
-        empty = await _upload(app, client, headers, list_id, b"\n\n", "?mode=replace")
-        assert empty["failure"]["error"] == "upload_rejected"  # type: ignore[index]
-        assert await _numbers(client, headers, list_id) == ["+13055552671"]
+        assert await paged_numbers(client, headers, list_id) == ["+13055552671"]
+        empty = await upload(app, client, headers, list_id, b"\n\n", "?mode=replace")
+        assert empty["failure"]["error"] == "upload_rejected"
+        assert await paged_numbers(client, headers, list_id) == ["+13055552671"]
 
 
 async def test_unreadable_files_fail_and_change_nothing(workers: Workers) -> None:
@@ -123,8 +95,8 @@ async def test_unreadable_files_fail_and_change_nothing(workers: Workers) -> Non
     async with client_of(app) as client:
         _, headers = await tenant_with_key(client, admin)
         list_id = await _list(client, headers)
-        done = await _upload(app, client, headers, list_id, b"name,email\nann,a@b.c\n")
-        assert done["failure"]["error"] == "unreadable_file"  # type: ignore[index]
+        done = await upload(app, client, headers, list_id, b"name,email\nann,a@b.c\n")
+        assert done["failure"]["error"] == "unreadable_file"
         json_body = await client.post(
             f"/v1/dnc/lists/{list_id}/uploads", json={"x": 1}, headers=headers
         )
@@ -137,7 +109,7 @@ async def test_other_tenant_cannot_upload_or_read_uploads(workers: Workers) -> N
         _, a = await tenant_with_key(client, admin)
         _, b = await tenant_with_key(client, admin)
         list_id = await _list(client, a)
-        done = await _upload(app, client, a, list_id, b"4155552671\n")
+        done = await upload(app, client, a, list_id, b"4155552671\n")
         assert_envelope(
             await client.get(f"/v1/dnc/uploads/{done['id']}", headers=b), 404, "not_found"
         )
@@ -241,7 +213,7 @@ async def test_a_merge_longer_than_the_request_timeout_still_succeeds(workers: W
         async with client_of(app) as client:
             _, headers = await tenant_with_key(client, admin)
             list_id = await _list(client, headers)
-            done = await _upload(app, client, headers, list_id, b"4155552671\n")
+            done = await upload(app, client, headers, list_id, b"4155552671\n")
             assert done["status"] == "succeeded", done
     finally:
         async with database.engine.begin() as conn:
