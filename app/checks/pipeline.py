@@ -285,7 +285,7 @@ class CheckWriter:
             try:
                 if any(job.prepare is not None for job in jobs):
                     await asyncio.sleep(0)  # the lookup is sent: prepare while it runs
-                    prepare(jobs)
+                    await prepare(jobs)
                 if stages is not None:
                     stages.prepare_done()
                 rows = await lookup
@@ -295,7 +295,7 @@ class CheckWriter:
                     await lookup
                 raise
         else:
-            prepare(jobs)
+            await prepare(jobs)
             if stages is not None:
                 stages.prepare_done()
         items = [item for job in jobs for item in job.items]
