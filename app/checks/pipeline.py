@@ -219,12 +219,12 @@ class CheckWriter:
             async with database.sessionmaker() as session:
                 connection = await session.connection()
                 raw = (await connection.get_raw_connection()).driver_connection
-                heads = await self._write(raw, slot.lane, jobs, decided, stages, {})
+                heads = await self._write(raw, slot.lane, jobs, decided, stages)
                 await session.commit()
         else:
             raw = await slot.hold(database)
             try:
-                heads = await self._write(raw, slot.lane, jobs, decided, stages, slot.copy_targets)
+                heads = await self._write(raw, slot.lane, jobs, decided, stages)
             except BaseException:
                 await asyncio.shield(slot.release(broken=True))
                 raise
@@ -239,23 +239,19 @@ class CheckWriter:
         jobs: list[Job],
         on_decided: Callable[[list[Decided]], None],
         stages: Stages | None,
-        targets: dict[str, str],
     ) -> dict[str | None, tuple[int, bytes]]:
         """Look up, decide, then write the records; the lane's new heads once written. A batch
         with reserving checks does it in one transaction holding the advisory lock of each
-        (tenant, number) it may reserve, taken before the lookup (README: frequency caps).
-        `targets`: the connection's COPY targets (repository.copy_target)."""
+        (tenant, number) it may reserve, taken before the lookup (README: frequency caps)."""
         keys = lock_keys(jobs)
         if not keys:
-            return await self._decide_and_write(raw, lane, jobs, on_decided, None, stages, targets)
+            return await self._decide_and_write(raw, lane, jobs, on_decided, None, stages)
         # READ COMMITTED whatever the server's default: the lookup must take its snapshot
         # after the locks are held
         async with raw.transaction(isolation="read_committed"):
             await attempts_repository.lock_numbers(raw, LOCK_CLASS, keys)
             reservations: list[tuple[Any, ...]] = []
-            heads = await self._decide_and_write(
-                raw, lane, jobs, on_decided, reservations, stages, targets
-            )
+            heads = await self._decide_and_write(raw, lane, jobs, on_decided, reservations, stages)
             if reservations:
                 await attempts_repository.reserve(raw, reservations)
             return heads
@@ -268,7 +264,6 @@ class CheckWriter:
         on_decided: Callable[[list[Decided]], None],
         reservations: list[tuple[Any, ...]] | None,
         stages: Stages | None,
-        targets: dict[str, str],
     ) -> dict[str | None, tuple[int, bytes]]:
         found: dict[int, Found] = {}
         decided_at = datetime.now(UTC)  # entries expiring by now no longer match
@@ -316,5 +311,5 @@ class CheckWriter:
         rows_out = records(
             items, found, decided_at, lane.id, heads, hand_over, warnings, reservations
         )
-        await repository.write_records(raw, rows_out, len(items), decided_at, targets)
+        await repository.write_records(raw, rows_out, len(items))
         return heads

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -97,21 +97,6 @@ SELECT r->>0, (r->>1)::timestamptz, r->>2, r->>3, r->>4, r->>5, (r->>6)::timesta
 FROM jsonb_array_elements($1::jsonb) r
 """
 COLUMNS = (*chain.CONTENT, "prev_hash", "hash")
-PARENT = "check_records"
-PARTITION = "check_records_p{:%Y%m}"  # a month's partition, as ensure_check_partitions names it
-# The month's partition, if a big batch may COPY straight into it: attached to check_records,
-# counting its own rows (migration 0020) and writable by this role. Into the partitioned parent
-# PostgreSQL stores a COPY's rows one at a time (its counting trigger has a transition table);
-# into the partition, in batches: 10,000 records about a fifth faster (docs/BENCHMARKS.md).
-COPY_TARGET = """
-SELECT c.relname FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid
-WHERE c.oid = to_regclass($1) AND i.inhparent = 'check_records'::regclass
-  AND has_table_privilege(c.oid, 'INSERT')
-  AND EXISTS (
-    SELECT FROM pg_trigger g
-    WHERE g.tgrelid = c.oid AND g.tgname = 'check_records_counted' AND g.tgenabled <> 'D'
-  )
-"""
 HASHES = len(chain.CONTENT)  # where prev_hash and hash are in a row of COLUMNS
 COPY_FROM = 500  # records in a batch from which they are written with COPY
 
@@ -148,31 +133,12 @@ def look_up(
     return result
 
 
-async def copy_target(raw: Any, decided_at: datetime, targets: dict[str, str]) -> str:
-    """The table a big batch decided at `decided_at` COPYs into: its month's partition when
-    COPY_TARGET finds it fit, else the parent. `targets` (per connection: the role and the
-    partitions do not change under it) keeps the answer, so this costs a round trip once a month."""
-    name = PARTITION.format(decided_at.astimezone(UTC))
-    target = targets.get(name)
-    if target is None:
-        target = targets[name] = await raw.fetchval(COPY_TARGET, name) or PARENT
-    return target
-
-
-async def write_records(
-    raw: Any,
-    records: Iterator[tuple[Any, ...]],
-    count: int,
-    decided_at: datetime,
-    targets: dict[str, str],
-) -> None:
-    """The batch's `count` records, rows of COLUMNS, all decided at `decided_at`: one INSERT, or
-    for a big batch binary COPY into the month's partition (`copy_target`; about a third cheaper
-    for thousands of rows, but more round trips). `records` is consumed as COPY sends it: checks
-    are decided and hashed while PostgreSQL stores the first ones."""
+async def write_records(raw: Any, records: Iterator[tuple[Any, ...]], count: int) -> None:
+    """The batch's `count` records, rows of COLUMNS: one INSERT, or for a big batch binary COPY
+    (about a third cheaper for thousands of rows, but more round trips). `records` is consumed
+    as COPY sends it: checks are decided and hashed while PostgreSQL stores the first ones."""
     if count >= COPY_FROM:
-        table = await copy_target(raw, decided_at, targets)
-        await raw.copy_records_to_table(table, records=records, columns=list(COLUMNS))
+        await raw.copy_records_to_table("check_records", records=records, columns=list(COLUMNS))
     elif count:
         rows = [(*row[:HASHES], row[HASHES].hex(), row[HASHES + 1].hex()) for row in records]
         # instants spelled as the chain hashes them (any offset, a naive or subclassed datetime)

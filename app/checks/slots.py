@@ -30,8 +30,6 @@ class Slot:
     lane: Lane = field(default_factory=Lane)
     held: AsyncConnection | None = None
     raw: Any = None  # the driver's connection of `held`
-    # per month, the table its big batches COPY into (repository.copy_target), for `held`
-    copy_targets: dict[str, str] = field(default_factory=dict)
 
     async def hold(self, database: Database) -> Any:
         """The slot's driver connection, taken from the pool the first time (or again after
@@ -51,7 +49,6 @@ class Slot:
 
     async def release(self, broken: bool) -> None:
         held, raw, self.held, self.raw = self.held, self.raw, None, None
-        self.copy_targets = {}
         if held is None:
             return
         if not broken and raw is not None:

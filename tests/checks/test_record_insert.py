@@ -44,7 +44,7 @@ async def test_small_batches_store_each_field_as_hashed(connection: AsyncConnect
         records.append((*values, prev, digest))
         prev = digest
     raw = (await connection.get_raw_connection()).driver_connection
-    await repository.write_records(raw, iter(records), len(records), decided, {})
+    await repository.write_records(raw, iter(records), len(records))
 
     rows = (
         (
