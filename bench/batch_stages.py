@@ -49,17 +49,22 @@ from app.core.migrations import upgrade
 STAGES = ("prepare_ms", "lookup_ms", "decide_ms", "write_ms")
 
 
-def postgres_cpu() -> float:
-    """CPU seconds of every PostgreSQL process on the machine (the embedded server's)."""
-    total = 0.0
-    for proc in psutil.process_iter(["name"]):
+def postgres_cpu(data_dir: Path) -> float:
+    """CPU seconds of the PostgreSQL serving `data_dir` (its postmaster, backends, autovacuum,
+    WAL writer and checkpointer), not of any other on the machine."""
+    for proc in psutil.process_iter(["name", "cmdline"]):
         try:
-            if proc.info["name"] == "postgres":
-                times = proc.cpu_times()
-                total += times.user + times.system
+            if proc.info["name"] == "postgres" and str(data_dir) in " ".join(
+                proc.info["cmdline"] or ()
+            ):
+                total = 0.0
+                for member in (proc, *proc.children(recursive=True)):
+                    times = member.cpu_times()
+                    total += times.user + times.system
+                return total
         except psutil.NoSuchProcess:
             pass
-    return total
+    raise RuntimeError(f"no PostgreSQL serving {data_dir}")
 
 
 def stage_lines(path: Path, items: int) -> list[dict[str, float]]:
@@ -69,17 +74,17 @@ def stage_lines(path: Path, items: int) -> list[dict[str, float]]:
 
 
 def run(
-    server: Callguard, token: str, bodies: list[list[int]], warmup: int
+    server: Callguard, token: str, bodies: list[list[int]], warmup: int, data_dir: Path
 ) -> tuple[list[float], float, float, list[dict[str, float]]]:
     """The timed batches' seconds, the server's and PostgreSQL's CPU seconds per batch, and
     the timed batches' stage lines."""
     time_batches(token, bodies[:warmup])
     before = len(stage_lines(server.log_path, 10_000))
-    server_cpu, pg_cpu = server.cpu_seconds(), postgres_cpu()
+    server_cpu, pg_cpu = server.cpu_seconds(), postgres_cpu(data_dir)
     seconds = time_batches(token, bodies[warmup:])
     count = len(bodies) - warmup
     server_cpu = (server.cpu_seconds() - server_cpu) / count
-    pg_cpu = (postgres_cpu() - pg_cpu) / count
+    pg_cpu = (postgres_cpu(data_dir) - pg_cpu) / count
     return seconds, server_cpu, pg_cpu, stage_lines(server.log_path, 10_000)[before:]
 
 
@@ -90,6 +95,9 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=16)
     parser.add_argument("--warmup", type=int, default=8)
     parser.add_argument("--list-rows", type=int, default=10_000_000)
+    parser.add_argument("--consents", type=int, default=1_000_000)
+    parser.add_argument("--attempts", type=int, default=10_000_000)
+    parser.add_argument("--optouts", type=int, default=1_000_000)
     args = parser.parse_args()
     trees = [tree.resolve() for tree in args.tree]
     results: dict[Path, dict[str, list[float]]] = {tree: {} for tree in trees}
@@ -120,10 +128,10 @@ def main() -> None:
                 token = tenant_token(asyncio.run(admin_secret(dsn)))
             finally:
                 server.stop()
-            asyncio.run(load_consents(dsn, on_list, "registry", 1_000_000))
-            asyncio.run(load_attempts(dsn, numbers, 10_000_000, False))
+            asyncio.run(load_consents(dsn, on_list, "registry", args.consents))
+            asyncio.run(load_attempts(dsn, numbers, args.attempts, False))
             picked = mix.pick(on_list, off_list, MIX_SIZE)
-            asyncio.run(mix.load_optouts(dsn, picked["opted_out"], 1_000_000))
+            asyncio.run(mix.load_optouts(dsn, picked["opted_out"], args.optouts))
             per_run = args.warmup + args.batches
             bodies = batch_bodies(
                 on_list, off_list, args.rounds * len(trees) * (per_run + args.batches)
@@ -134,7 +142,7 @@ def main() -> None:
                     server = serve(tree)
                     try:
                         seconds, server_cpu, pg_cpu, lines = run(
-                            server, token, picked_bodies, args.warmup
+                            server, token, picked_bodies, args.warmup, work / "state"
                         )
                     finally:
                         server.stop()
