@@ -35,8 +35,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import asyncpg
 import httpx
@@ -482,7 +484,26 @@ async def drop(dsn: str, names: list[str]) -> None:
 MIX_SIZE = 200_000  # numbers of the mixed traffic: more than a run of wrk asks
 
 
-def bench(args: argparse.Namespace, dsn: str, work: Path) -> None:
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class BenchData:
+    """What load_bench_data loaded, and the bench tenant's checking key."""
+
+    numbers: list[int]  # on_list, then the numbers on no list
+    on_list: list[int]
+    off_list: list[int]
+    picked: dict[str, list[int]]  # the mixed traffic's numbers by share (mix.pick)
+    token: str
+
+
+def load_bench_data(
+    dsn: str, args: argparse.Namespace, serve: Callable[[], Stoppable]
+) -> BenchData:
+    """The global list (`args.list_rows` numbers of `args.kind`), the bench tenant (made
+    through a server `serve` starts) with its consents, attempts and opt-outs."""
     numbers = random_numbers(args.list_rows + 2 * MIX_SIZE, seed=11)
     on_list, off_list = numbers[: args.list_rows], numbers[args.list_rows :]
     started = time.monotonic()
@@ -491,7 +512,7 @@ def bench(args: argparse.Namespace, dsn: str, work: Path) -> None:
         f"loaded {len(on_list):,} numbers into a global list in {time.monotonic() - started:.0f}s"
     )
     admin = asyncio.run(admin_secret(dsn))
-    server = callguard_server(2, dsn, work / "state")
+    server = serve()
     try:
         token = tenant_token(admin)
     finally:
@@ -500,6 +521,12 @@ def bench(args: argparse.Namespace, dsn: str, work: Path) -> None:
     asyncio.run(load_attempts(dsn, numbers, args.attempts, args.policy_caps))
     picked = mix.pick(on_list, off_list, MIX_SIZE)
     asyncio.run(mix.load_optouts(dsn, picked["opted_out"], args.optouts))
+    return BenchData(numbers, on_list, off_list, picked, token)
+
+
+def bench(args: argparse.Namespace, dsn: str, work: Path) -> None:
+    data = load_bench_data(dsn, args, lambda: callguard_server(2, dsn, work / "state"))
+    on_list, off_list, picked, token = data.on_list, data.off_list, data.picked, data.token
     numbers_file = mix.write_numbers(work / "numbers.txt", picked)
     server = callguard_server(1, dsn, work / "state")
     try:

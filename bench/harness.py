@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -129,6 +129,19 @@ async def load_global_list(
         await conn.close()
 
 
+def cpu_seconds(processes: Iterable[psutil.Process]) -> float:
+    """The CPU seconds (user and system) these processes have used, those gone meanwhile
+    left out."""
+    total = 0.0
+    for proc in processes:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 class Callguard:
     """`callguard serve` in a process group of its own, logging to a file (appended across
     restarts). Stopped with SIGTERM, or killed with SIGKILL to the whole group."""
@@ -219,14 +232,7 @@ class Callguard:
         return total
 
     def cpu_seconds(self) -> float:
-        total = 0.0
-        for proc in self.tree():
-            try:
-                times = proc.cpu_times()
-                total += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-        return total
+        return cpu_seconds(self.tree())
 
     def kill9(self, on_signalled: Callable[[], None] | None = None) -> None:
         """SIGKILL to the whole process group, then wait until every member is gone (the
