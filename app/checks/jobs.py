@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from app.checks import chain
@@ -37,9 +38,9 @@ class Job:
     result: list[Decided] | None = None  # this job's part of its batch's decisions
     # A big request's items are prepared while its lookup runs: `numbers` holds what each
     # item's text reads as a number (None where it cannot be a valid one), `prepare` makes the
-    # items, and `tenant_id` is whose lists apply. Once prepared, `items` holds them.
+    # items one by one, and `tenant_id` is whose lists apply. Once prepared, `items` holds them.
     numbers: list[int | None] | None = None
-    prepare: Callable[[], list[Prepared]] | None = None
+    prepare: Callable[[], Iterator[Prepared]] | None = None
     tenant_id: str | None = None
     # such a job's frequency caps, known before its items: whether it reserves, the numbers
     # some cap may apply to, and the span of attempts its caps can look at
@@ -80,7 +81,7 @@ class Deferred:
     the function that makes its items, whose lists apply, and what its caps need."""
 
     numbers: list[int | None]
-    prepare: Callable[[], list[Prepared]]
+    prepare: Callable[[], Iterator[Prepared]]
     tenant_id: str | None
     reserve: bool
     capped_numbers: list[int]
@@ -161,12 +162,24 @@ def lock_key(tenant_id: str, number: int) -> int:
     return int.from_bytes(digest, "big") % LOCK_BUCKETS
 
 
-def prepare(jobs: list[Job]) -> None:
-    """Makes the items of deferred jobs; each valid number must be the one looked up for it."""
+# Items made between two turns of the event loop while a big batch's lookup runs: the loop
+# then reads the rows PostgreSQL has sent so far. Made all at once (about 100 ms for 10,000), the
+# rows would fill the socket's buffer and the server would wait to send the rest: the lookup
+# took twice as long inside the batch as alone (docs/BENCHMARKS.md, issue 22, fourth round).
+PREPARE_CHUNK = 500
+
+
+async def prepare(jobs: list[Job]) -> None:
+    """Makes the items of deferred jobs, PREPARE_CHUNK at a time with the event loop let run in
+    between; each valid number must be the one looked up for it."""
     for job in jobs:
         if job.prepare is None or job.numbers is None:
             continue
-        items = job.prepare()
+        made = job.prepare()
+        items: list[Prepared] = []
+        while chunk := list(islice(made, PREPARE_CHUNK)):
+            items += chunk
+            await asyncio.sleep(0)
         numbers = job.numbers
         if len(items) != len(numbers) or any(
             item.number is not None and item.number.as_int != number

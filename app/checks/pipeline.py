@@ -280,7 +280,7 @@ class CheckWriter:
             try:
                 if any(job.prepare is not None for job in jobs):
                     await asyncio.sleep(0)  # the lookup is sent: prepare while it runs
-                    prepare(jobs)
+                    await prepare(jobs)
                 if stages is not None:
                     stages.prepare_done()
                 rows = await lookup
@@ -290,7 +290,7 @@ class CheckWriter:
                     await lookup
                 raise
         else:
-            prepare(jobs)
+            await prepare(jobs)
             if stages is not None:
                 stages.prepare_done()
         items = [item for job in jobs for item in job.items]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -317,12 +317,10 @@ async def check_batch(
         raise ValidationFailed.fields(bad)
     preparer = Preparer(ctx, _instant(at), channel, batch=True, purpose=purpose, reserve=reserve)
 
-    def prepare() -> list[Prepared]:
+    def prepare() -> Iterator[Prepared]:
         ids = new_record_ids("chk", len(items))
-        return [
-            preparer.item(to, state, check_id)
-            for (to, _), state, check_id in zip(items, states, ids, strict=True)
-        ]
+        for (to, _), state, check_id in zip(items, states, ids, strict=True):
+            yield preparer.item(to, state, check_id)
 
     answers: list[BatchAnswer] = []
 

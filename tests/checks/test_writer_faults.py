@@ -24,10 +24,10 @@ PHONE = "+14155552671"
 MONDAY_1030_PT = "2026-11-23T18:30:00Z"
 
 
-def _items(jobs: list[Job]) -> list[Any]:
+async def _items(jobs: list[Job]) -> list[Any]:
     """A batch's items as `_write` sees them (a big request's are made here, as `_write`
     would make them while its lookup runs)."""
-    jobs_module.prepare(jobs)
+    await jobs_module.prepare(jobs)
     return [item for job in jobs for item in job.items]
 
 
@@ -113,7 +113,7 @@ async def test_a_request_the_database_refuses_fails_alone_not_its_batch(
     write = CheckWriter._write
 
     async def refusing(self: CheckWriter, raw: Any, lane: Any, jobs: Any, *rest: Any) -> Any:
-        if any(item.recipient_state == "WY" for item in _items(jobs)):
+        if any(item.recipient_state == "WY" for item in await _items(jobs)):
             raise asyncpg.exceptions.DataError("refused for this test")
         return await write(self, raw, lane, jobs, *rest)
 
@@ -161,9 +161,15 @@ async def test_a_batch_tried_again_answers_what_was_recorded(
     attempts: list[list[str]] = []
 
     async def refusing(
-        self: CheckWriter, raw: Any, lane: Any, jobs: Any, on_decided: Any, stages: Any
+        self: CheckWriter,
+        raw: Any,
+        lane: Any,
+        jobs: Any,
+        on_decided: Any,
+        stages: Any,
+        targets: Any,
     ) -> Any:
-        items = _items(jobs)
+        items = await _items(jobs)
         attempts.append([item.recipient_state for item in items])
         if any(item.recipient_state == "WY" for item in items):
 
@@ -171,14 +177,14 @@ async def test_a_batch_tried_again_answers_what_was_recorded(
                 on_decided(decided)  # the answers are being built from these
                 raise asyncpg.exceptions.DataError("refused for this test")
 
-            return await write(self, raw, lane, jobs, then_refuse, stages)
+            return await write(self, raw, lane, jobs, then_refuse, stages, targets)
         await raw.execute(  # listed between the two attempts
             "INSERT INTO dnc_entries (number, list_key)"
             " SELECT $1, entry_key FROM dnc_lists WHERE id = $2",
             int(PHONE[2:]),
             list_id,
         )
-        return await write(self, raw, lane, jobs, on_decided, stages)
+        return await write(self, raw, lane, jobs, on_decided, stages, targets)
 
     monkeypatch.setattr(CheckWriter, "_write", refusing)
     ctx = await _context(app, tenant_id)
