@@ -161,13 +161,7 @@ async def test_a_batch_tried_again_answers_what_was_recorded(
     attempts: list[list[str]] = []
 
     async def refusing(
-        self: CheckWriter,
-        raw: Any,
-        lane: Any,
-        jobs: Any,
-        on_decided: Any,
-        stages: Any,
-        targets: Any,
+        self: CheckWriter, raw: Any, lane: Any, jobs: Any, on_decided: Any, stages: Any
     ) -> Any:
         items = await _items(jobs)
         attempts.append([item.recipient_state for item in items])
@@ -177,14 +171,14 @@ async def test_a_batch_tried_again_answers_what_was_recorded(
                 on_decided(decided)  # the answers are being built from these
                 raise asyncpg.exceptions.DataError("refused for this test")
 
-            return await write(self, raw, lane, jobs, then_refuse, stages, targets)
+            return await write(self, raw, lane, jobs, then_refuse, stages)
         await raw.execute(  # listed between the two attempts
             "INSERT INTO dnc_entries (number, list_key)"
             " SELECT $1, entry_key FROM dnc_lists WHERE id = $2",
             int(PHONE[2:]),
             list_id,
         )
-        return await write(self, raw, lane, jobs, on_decided, stages, targets)
+        return await write(self, raw, lane, jobs, on_decided, stages)
 
     monkeypatch.setattr(CheckWriter, "_write", refusing)
     ctx = await _context(app, tenant_id)
