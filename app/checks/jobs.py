@@ -163,9 +163,9 @@ def lock_key(tenant_id: str, number: int) -> int:
 
 
 # Items made between two turns of the event loop while a big batch's lookup runs: the loop
-# then reads the rows PostgreSQL has sent so far. Made all at once (about 100 ms for 10,000), the
-# rows would fill the socket's buffer and the server would wait to send the rest: the lookup
-# took twice as long inside the batch as alone (docs/BENCHMARKS.md, issue 22, fourth round).
+# then reads the rows PostgreSQL has sent so far. Made all at once (about 65 ms for 10,000), the
+# rows filled the socket's buffer and the server waited to send the rest: the lookup took half
+# as long again inside the batch as alone (docs/BENCHMARKS.md, issue 22, fourth round).
 PREPARE_CHUNK = 500
 
 
