@@ -26,11 +26,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).parent))
 from checks import PORT, batch_bodies, load_bench_data, time_batches, time_lookups
-from harness import Callguard, cpu_seconds, log
+from harness import Callguard, cpu_seconds, log, postgres_tree
 
 from app.core.embedded import EmbeddedPostgres
 from app.core.migrations import upgrade
@@ -38,21 +36,12 @@ from app.core.migrations import upgrade
 STAGES = ("prepare_ms", "lookup_ms", "decide_ms", "write_ms")
 
 
-def postgres_cpu(pgdata: Path) -> float:
-    """CPU seconds of the PostgreSQL serving `pgdata`: its postmaster, the children it has
-    reaped (autovacuum workers come and go) and those running now; no other on the machine."""
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        try:
-            if proc.info["name"] != "postgres" or str(pgdata) not in " ".join(
-                proc.info["cmdline"] or ()
-            ):
-                continue
-            times = proc.cpu_times()
-            reaped = times.children_user + times.children_system
-            return cpu_seconds([proc]) + reaped + cpu_seconds(proc.children(recursive=True))
-        except psutil.NoSuchProcess:
-            continue
-    raise RuntimeError(f"no PostgreSQL serving {pgdata}")
+def postgres_cpu(embedded: EmbeddedPostgres) -> float:
+    """CPU seconds of the embedded PostgreSQL: its postmaster, the children it has reaped
+    (autovacuum workers come and go) and those running now; no other on the machine."""
+    tree = postgres_tree(embedded)
+    reaped = tree[0].cpu_times()
+    return cpu_seconds(tree) + reaped.children_user + reaped.children_system
 
 
 def stage_lines(path: Path, items: int) -> list[dict[str, float]]:
@@ -102,7 +91,7 @@ def main() -> None:
             for round_ in range(args.rounds):
                 for index, tree in enumerate(trees):
                     run_bodies, bodies = bodies[:per_run], bodies[per_run:]
-                    figures = measure(serve, index, data.token, run_bodies, args, embedded.pgdata)
+                    figures = measure(serve, index, data.token, run_bodies, args, embedded)
                     lookups = asyncio.run(
                         time_lookups(dsn, run_bodies[args.warmup + args.batches :], "states")
                     )
@@ -129,7 +118,7 @@ def measure(
     token: str,
     bodies: list[list[int]],
     args: argparse.Namespace,
-    pgdata: Path,
+    embedded: EmbeddedPostgres,
 ) -> dict[str, float]:
     """One run of a tree: its warm-up batches, then the timed ones, with the CPU the server
     and PostgreSQL spent on them; the stages are read from the server's log once it has
@@ -138,10 +127,10 @@ def measure(
     before = len(stage_lines(server.log_path, 10_000))
     try:
         time_batches(token, bodies[: args.warmup])
-        server_cpu, pg_cpu = server.cpu_seconds(), postgres_cpu(pgdata)
+        server_cpu, pg_cpu = server.cpu_seconds(), postgres_cpu(embedded)
         seconds = time_batches(token, bodies[args.warmup : args.warmup + args.batches])
         server_cpu = server.cpu_seconds() - server_cpu
-        pg_cpu = postgres_cpu(pgdata) - pg_cpu
+        pg_cpu = postgres_cpu(embedded) - pg_cpu
     finally:
         server.stop()
     lines = stage_lines(server.log_path, 10_000)[before:]

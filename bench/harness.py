@@ -31,6 +31,7 @@ from app.auth.principal import Scope
 from app.auth.schemas import ApiKeyIn
 from app.core.config import Settings
 from app.core.db import Database
+from app.core.embedded import EmbeddedPostgres
 from app.dnc.models import compact_layout
 from app.reference.snapshot import AreaCode
 
@@ -140,6 +141,12 @@ def cpu_seconds(processes: Iterable[psutil.Process]) -> float:
         except psutil.NoSuchProcess:
             pass
     return total
+
+
+def postgres_tree(embedded: EmbeddedPostgres) -> list[psutil.Process]:
+    """The postmaster of this data directory and every process under it."""
+    (postmaster,) = embedded.processes()
+    return [postmaster, *postmaster.children(recursive=True)]
 
 
 class Callguard:

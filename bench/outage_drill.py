@@ -64,6 +64,7 @@ from harness import (
     free_port,
     log,
     numbers_in,
+    postgres_tree,
     provenance,
     tenant_key,
 )
@@ -99,12 +100,6 @@ class Round:
     t: Timeline
     problems: list[str] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
-
-
-def postgres_tree(embedded: EmbeddedPostgres) -> list[psutil.Process]:
-    """The postmaster of this data directory and every process under it."""
-    (postmaster,) = embedded.processes()
-    return [postmaster, *postmaster.children(recursive=True)]
 
 
 def stop_postgres(embedded: EmbeddedPostgres, mode: str) -> list[psutil.Process]:

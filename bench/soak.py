@@ -71,11 +71,13 @@ from harness import (
     IN_HOURS,
     Callguard,
     admin_secret,
+    cpu_seconds,
     day_npas,
     free_port,
     load_global_list,
     log,
     numbers_in,
+    postgres_tree,
     provenance,
     tenant_key,
 )
@@ -437,24 +439,6 @@ def parse_wrk(text: str, window: Window) -> None:
     peak = re.search(r"Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s|m)", text)
     if peak:
         window.fixed[1.0] = float(peak.group(1)) * UNITS[peak.group(2)]
-
-
-def cpu_seconds(procs: list[psutil.Process]) -> float:
-    total = 0.0
-    for proc in procs:
-        try:
-            times = proc.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
-def postgres_tree(embedded: EmbeddedPostgres) -> list[psutil.Process]:
-    procs = []
-    for postmaster in embedded.processes():
-        procs += [postmaster, *postmaster.children(recursive=True)]
-    return procs
 
 
 def machine_busy() -> float:
