@@ -9,10 +9,19 @@ consents, attempts and opt-outs of one tenant), so the trees must share a schema
 round and each tree in turn: `callguard serve` (2 workers) from that tree with the stage
 timers on, warm-up batches, then the timed ones (the same bodies as bench/checks.py: 5,000
 listed numbers and 5,000 others); then the lookup statement alone (this checkout's) for as many
-other batches.
+other batches, and the write of a batch's records alone (10,000 records the timed batches
+wrote, copied again with new ids into a lane of their own, one COPY as the writer sends them).
 Prints, per tree, the medians of each stage (ms, from the server's log), of the batch as the
-client saw it and of the lookup alone, and the CPU per batch (ms) of the server's processes
-and of PostgreSQL's (backends, autovacuum, the WAL writer and checkpointer alike).
+client saw it, of the lookup alone and of the records' write alone, and the CPU per batch (ms)
+of the server's processes and of PostgreSQL's (backends, autovacuum, the WAL writer and
+checkpointer alike); then two lower bounds of the batch, as multiples of the lookup: the
+lookup and the write alone one after the other (PostgreSQL's part, which no server code
+shortens: a check is decided from its lookup, and its record written from its decision), and
+the CPU of the server and of PostgreSQL per batch spread over every core (what a batch costs
+the machine, as the code stands).
+With `--index-ab NAME`, each round runs every tree with that index of check_records, then drops
+it and runs them again without it, then makes it again; each run also times the walk of the
+tenant's chains (the verify statement, app/checks/repository.chain_rows) to its last row.
 """
 
 from __future__ import annotations
@@ -20,17 +29,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
+
+import asyncpg
 
 sys.path.insert(0, str(Path(__file__).parent))
 from checks import PORT, batch_bodies, load_bench_data, time_batches, time_lookups
 from harness import Callguard, cpu_seconds, log, postgres_tree
 
+from app.checks.repository import COLUMNS
+from app.checks.slots import Lane
 from app.core.embedded import EmbeddedPostgres
+from app.core.ids import new_record_ids
 from app.core.migrations import upgrade
 
 STAGES = ("prepare_ms", "lookup_ms", "decide_ms", "write_ms")
@@ -62,10 +78,15 @@ def main() -> None:
     parser.add_argument("--consents", type=int, default=1_000_000)
     parser.add_argument("--attempts", type=int, default=10_000_000)
     parser.add_argument("--optouts", type=int, default=1_000_000)
+    parser.add_argument("--writes", type=int, default=8, help="timed writes alone per round")
+    parser.add_argument(
+        "--index-ab", metavar="NAME", help="also run each round without this index of check_records"
+    )
     args = parser.parse_args()
     args.kind, args.policy_caps = "registry", False  # as load_bench_data reads them
     trees = [tree.resolve() for tree in args.tree]
-    results: list[dict[str, list[float]]] = [{} for _ in trees]
+    variants = ["", f" without {args.index_ab}"] if args.index_ab else [""]
+    results: dict[tuple[int, str], dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory(prefix="callguard-bench-stages-") as tmp:
         work = Path(tmp)
         with EmbeddedPostgres(work / "state") as embedded:
@@ -87,29 +108,131 @@ def main() -> None:
 
             data = load_bench_data(dsn, args, lambda: serve(0))
             per_run = args.warmup + 2 * args.batches  # warm-up, timed, then the lookups'
-            bodies = batch_bodies(data.on_list, data.off_list, args.rounds * len(trees) * per_run)
+            runs = args.rounds * len(trees) * len(variants)
+            bodies = batch_bodies(data.on_list, data.off_list, runs * per_run)
+            definition = asyncio.run(index_definition(dsn, args.index_ab))
             for round_ in range(args.rounds):
-                for index, tree in enumerate(trees):
-                    run_bodies, bodies = bodies[:per_run], bodies[per_run:]
-                    figures = measure(serve, index, data.token, run_bodies, args, embedded)
-                    lookups = asyncio.run(
-                        time_lookups(dsn, run_bodies[args.warmup + args.batches :], "states")
-                    )
-                    figures["lookup_alone_ms"] = statistics.median(lookups) * 1000
-                    for name, value in figures.items():
-                        results[index].setdefault(name, []).append(value)
-                    log(
-                        f"round {round_ + 1} {tree}: "
-                        + ", ".join(f"{name} {value:.0f}" for name, value in figures.items())
-                    )
-    names = list(results[0])
-    print("| tree | " + " | ".join(names) + " | batch / lookup |")
-    print("|---|" + "---|" * (len(names) + 1))
-    for index, tree in enumerate(trees):
-        medians = {name: statistics.median(results[index][name]) for name in names}
-        ratio = medians["batch_ms"] / medians["lookup_alone_ms"]
-        cells = " | ".join(f"{medians[name]:.0f}" for name in names)
-        print(f"| {tree} | {cells} | {ratio:.2f}x |")
+                for variant in variants:
+                    if variant:
+                        asyncio.run(run_sql(dsn, f'DROP INDEX "{args.index_ab}"'))
+                    for index, tree in enumerate(trees):
+                        run_bodies, bodies = bodies[:per_run], bodies[per_run:]
+                        figures = measure(serve, index, data.token, run_bodies, args, embedded)
+                        lookups = asyncio.run(
+                            time_lookups(dsn, run_bodies[args.warmup + args.batches :], "states")
+                        )
+                        figures["lookup_alone_ms"] = statistics.median(lookups) * 1000
+                        writes = asyncio.run(time_record_writes(dsn, args.writes))
+                        figures["write_alone_ms"] = statistics.median(writes) * 1000
+                        if args.index_ab:
+                            figures["verify_walk_s"] = asyncio.run(time_chain_walk(dsn))
+                        for name, value in figures.items():
+                            results.setdefault((index, variant), {}).setdefault(name, [])
+                            results[index, variant][name].append(value)
+                        log(
+                            f"round {round_ + 1} {tree}{variant}: "
+                            + ", ".join(f"{name} {value:.1f}" for name, value in figures.items())
+                        )
+                    if variant and definition:
+                        asyncio.run(run_sql(dsn, definition))
+    report(trees, variants, results)
+
+
+def report(
+    trees: list[Path], variants: list[str], results: dict[tuple[int, str], dict[str, list[float]]]
+) -> None:
+    names = list(results[0, ""])
+    cores = os.cpu_count() or 1
+    print(
+        "| tree | " + " | ".join(names) + " | batch / lookup | (lookup + write alone) / lookup "
+        f"| CPU over {cores} cores / lookup |"
+    )
+    print("|---|" + "---|" * (len(names) + 3))
+    for variant in variants:
+        for index, tree in enumerate(trees):
+            medians = {name: statistics.median(results[index, variant][name]) for name in names}
+            lookup = medians["lookup_alone_ms"]
+            ratio = medians["batch_ms"] / lookup
+            floor = (lookup + medians["write_alone_ms"]) / lookup
+            cpu = (medians["server_cpu_ms"] + medians["postgres_cpu_ms"]) / cores / lookup
+            cells = " | ".join(f"{medians[name]:.1f}" for name in names)
+            print(f"| {tree}{variant} | {cells} | {ratio:.2f}x | {floor:.2f}x | {cpu:.2f}x |")
+
+
+async def run_sql(dsn: str, sql: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(sql)
+        await conn.execute("ANALYZE check_records")
+    finally:
+        await conn.close()
+
+
+async def index_definition(dsn: str, name: str | None) -> str | None:
+    """The CREATE INDEX statement of this index of check_records (None for no name)."""
+    if name is None:
+        return None
+    conn = await asyncpg.connect(dsn)
+    try:
+        definition: str | None = await conn.fetchval(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'check_records' AND indexname = $1",
+            name,
+        )
+    finally:
+        await conn.close()
+    assert definition is not None, f"check_records has no index {name}"
+    return definition
+
+
+async def time_record_writes(dsn: str, times: int) -> list[float]:
+    """The other half of a batch's floor: its 10,000 records written alone. The newest 10,000
+    records of the timed batches (the same mix of answers), each time with new ids and a lane
+    of their own (so no key repeats), in one binary COPY outside any transaction block, as the
+    check writer sends them; the seconds each took, commit included."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        columns = ", ".join(COLUMNS)
+        rows = await conn.fetch(
+            f"SELECT {columns} FROM check_records WHERE batch ORDER BY decided_at DESC LIMIT 10000"
+        )
+        assert len(rows) == 10_000, len(rows)
+        lane_at = COLUMNS.index("lane")
+        seconds = []
+        for _ in range(times):
+            ids, lane = new_record_ids("chk", len(rows)), Lane().id
+            records = [
+                (check_id, *row[1:lane_at], lane, *row[lane_at + 1 :])
+                for check_id, row in zip(ids, rows, strict=True)
+            ]
+            started = time.perf_counter()
+            await conn.copy_records_to_table(
+                "check_records", records=records, columns=list(COLUMNS)
+            )
+            seconds.append(time.perf_counter() - started)
+        return seconds
+    finally:
+        await conn.close()
+
+
+async def time_chain_walk(dsn: str) -> float:
+    """The verify statement (app/checks/repository.chain_rows) over the bench tenant's records,
+    read to the end through a cursor: the seconds it took."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        tenant = await conn.fetchval("SELECT id FROM tenants LIMIT 1")
+        started = time.perf_counter()
+        async with conn.transaction():
+            cursor = conn.cursor(
+                "SELECT * FROM check_records WHERE tenant_id = $1 "
+                "ORDER BY tenant_id, lane, lane_seq",
+                tenant,
+                prefetch=2000,
+            )
+            async for _ in cursor:
+                pass
+        return time.perf_counter() - started
+    finally:
+        await conn.close()
 
 
 def measure(
