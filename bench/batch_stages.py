@@ -19,9 +19,12 @@ lookup and the write alone one after the other (PostgreSQL's part, which no serv
 shortens: a check is decided from its lookup, and its record written from its decision), and
 the CPU of the server and of PostgreSQL per batch spread over every core (what a batch costs
 the machine, as the code stands).
-With `--index-ab NAME`, each round runs every tree with that index of check_records, then drops
-it and runs them again without it, then makes it again; each run also times the walk of the
-tenant's chains (the verify statement, app/checks/repository.chain_rows) to its last row.
+Before each run, `VACUUM check_records` (the records of the runs before are vacuumed then, not
+inside this run's CPU figures).
+With `--index-ab NAME` (a plain index, not one behind a constraint), each round runs every tree
+with that index of check_records and without it (dropped, then made again), the two taking turns
+at going first (each run adds records); each run also times the walk of the tenant's chains (the
+verify statement, app/checks/repository.chain_rows) to its last row, per record read.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).parent))
 from checks import PORT, batch_bodies, load_bench_data, time_batches, time_lookups
-from harness import Callguard, cpu_seconds, log, postgres_tree
+from harness import Callguard, log, postgres_cpu
 
 from app.checks.repository import COLUMNS
 from app.checks.slots import Lane
@@ -50,14 +53,6 @@ from app.core.ids import new_record_ids
 from app.core.migrations import upgrade
 
 STAGES = ("prepare_ms", "lookup_ms", "decide_ms", "write_ms")
-
-
-def postgres_cpu(embedded: EmbeddedPostgres) -> float:
-    """CPU seconds of the embedded PostgreSQL: its postmaster, the children it has reaped
-    (autovacuum workers come and go) and those running now; no other on the machine."""
-    tree = postgres_tree(embedded)
-    reaped = tree[0].cpu_times()
-    return cpu_seconds(tree) + reaped.children_user + reaped.children_system
 
 
 def stage_lines(path: Path, items: int) -> list[dict[str, float]]:
@@ -112,11 +107,14 @@ def main() -> None:
             bodies = batch_bodies(data.on_list, data.off_list, runs * per_run)
             definition = asyncio.run(index_definition(dsn, args.index_ab))
             for round_ in range(args.rounds):
-                for variant in variants:
+                # every run adds records: the variants take turns at going first
+                for variant in variants if round_ % 2 == 0 else variants[::-1]:
                     if variant:
                         asyncio.run(run_sql(dsn, f'DROP INDEX "{args.index_ab}"'))
                     for index, tree in enumerate(trees):
                         run_bodies, bodies = bodies[:per_run], bodies[per_run:]
+                        # the records of the runs before vacuumed now, not during this one
+                        asyncio.run(run_sql(dsn, "VACUUM check_records"))
                         figures = measure(serve, index, data.token, run_bodies, args, embedded)
                         lookups = asyncio.run(
                             time_lookups(dsn, run_bodies[args.warmup + args.batches :], "states")
@@ -125,7 +123,8 @@ def main() -> None:
                         writes = asyncio.run(time_record_writes(dsn, args.writes))
                         figures["write_alone_ms"] = statistics.median(writes) * 1000
                         if args.index_ab:
-                            figures["verify_walk_s"] = asyncio.run(time_chain_walk(dsn))
+                            seconds, records = asyncio.run(time_chain_walk(dsn))
+                            figures["verify_us_per_record"] = seconds / records * 1e6
                         for name, value in figures.items():
                             results.setdefault((index, variant), {}).setdefault(name, [])
                             results[index, variant][name].append(value)
@@ -160,6 +159,7 @@ def report(
 
 
 async def run_sql(dsn: str, sql: str) -> None:
+    """`sql`, then ANALYZE check_records (a plan after an index change sees the table as is)."""
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(sql)
@@ -214,13 +214,13 @@ async def time_record_writes(dsn: str, times: int) -> list[float]:
         await conn.close()
 
 
-async def time_chain_walk(dsn: str) -> float:
+async def time_chain_walk(dsn: str) -> tuple[float, int]:
     """The verify statement (app/checks/repository.chain_rows) over the bench tenant's records,
-    read to the end through a cursor: the seconds it took."""
+    read to the end through a cursor: the seconds it took and the records it read."""
     conn = await asyncpg.connect(dsn)
     try:
         tenant = await conn.fetchval("SELECT id FROM tenants LIMIT 1")
-        started = time.perf_counter()
+        started, records = time.perf_counter(), 0
         async with conn.transaction():
             cursor = conn.cursor(
                 "SELECT * FROM check_records WHERE tenant_id = $1 "
@@ -229,8 +229,8 @@ async def time_chain_walk(dsn: str) -> float:
                 prefetch=2000,
             )
             async for _ in cursor:
-                pass
-        return time.perf_counter() - started
+                records += 1
+        return time.perf_counter() - started, records
     finally:
         await conn.close()
 

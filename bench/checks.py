@@ -165,7 +165,10 @@ def constant_server(workers: int) -> Server:
     return Server([*command, "--log-level", "warning"], dict(os.environ))
 
 
-def callguard_server(workers: int, dsn: str, state: Path) -> Server:
+def callguard_server(
+    workers: int, dsn: str, state: Path, settings: dict[str, str] | None = None
+) -> Server:
+    """`settings`: more of callguard's environment variables (CALLGUARD_…)."""
     env = {
         **os.environ,
         "DATABASE_URL": dsn,
@@ -173,6 +176,7 @@ def callguard_server(workers: int, dsn: str, state: Path) -> Server:
         # the load comes from one key: lift its request budget out of the way
         "CALLGUARD_KEY_RATE_PER_S": "1000000000",
         "CALLGUARD_KEY_BURST": "1000000000",
+        **(settings or {}),
     }
     command = [sys.executable, "-m", "app.cli", "serve", "--port", str(PORT)]
     return Server([*command, "--workers", str(workers)], env)

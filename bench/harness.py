@@ -149,6 +149,15 @@ def postgres_tree(embedded: EmbeddedPostgres) -> list[psutil.Process]:
     return [postmaster, *postmaster.children(recursive=True)]
 
 
+def postgres_cpu(embedded: EmbeddedPostgres) -> float:
+    """CPU seconds of the embedded PostgreSQL: its postmaster, the children it has reaped
+    (autovacuum workers come and go) and those running now; no other on the machine. A child
+    that exits between the two readings is in neither (a short autovacuum worker, now and then)."""
+    tree = postgres_tree(embedded)
+    reaped = tree[0].cpu_times()
+    return cpu_seconds(tree) + reaped.children_user + reaped.children_system
+
+
 class Callguard:
     """`callguard serve` in a process group of its own, logging to a file (appended across
     restarts). Stopped with SIGTERM, or killed with SIGKILL to the whole group."""
