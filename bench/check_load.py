@@ -8,12 +8,11 @@ One embedded PostgreSQL loaded as bench/checks.py loads it (a global registry li
 attempts and opt-outs of one tenant). For each round, in an order that turns round by round:
 `callguard serve` (1 worker) with each number of writer slots in `--slots`
 (CALLGUARD_CHECK_WRITER_SLOTS, e.g. `2,4`) and the constant endpoint (bench/constant_app.py, 1
-worker); each with wrk at 16 connections, the mixed traffic
-then one repeated number (bench/checks.py's), then the mixed traffic at 4 connections for its
-p99. Over each 16-connection run: the CPU seconds of the server's processes, of the embedded
-PostgreSQL (its postmaster, children, reaped children), of wrk (this process's reaped children)
-and the machine's idle time, each per request served. Prints each row's medians and the share of
-the machine each takes (of every core's time).
+worker); each with wrk at 16 connections on the mixed traffic (then at 4 connections, for its
+p99) and on one repeated number (bench/checks.py's). Over each 16-connection run: the CPU
+seconds of the server's processes, of the embedded PostgreSQL (its postmaster, children, reaped
+children), of wrk (this process's reaped children) and the machine's idle time, each per request
+served. Prints each row's medians and the share of the machine each takes (of every core's time).
 """
 
 from __future__ import annotations
