@@ -1,0 +1,147 @@
+"""Verification walks the chains in keyset pages (one short statement each, so a tenant with
+millions of records does not wait for one sort of them all): a page boundary inside a lane, between
+lanes and between tenants neither breaks a chain nor hides a tampered or missing record."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.checks import repository
+from tests.audit.test_audit import INSIDE
+from tests.helpers import tenant_with_key
+
+PAGE = 4
+
+
+async def _records(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
+    """Thirty decisions of one tenant: a batch of twelve, then eighteen singles, six at a time
+    (in flight together, so the writer's slots take them in more than one lane)."""
+    batch = await client.post(
+        "/v1/checks/batch",
+        json={"items": [{"to": f"+1212555{n:04d}"} for n in range(2000, 2012)], "at": INSIDE},
+        headers=headers,
+    )
+    assert batch.status_code == 200
+    for group in range(3):
+        answers = await asyncio.gather(
+            *(
+                client.post(
+                    "/v1/checks",
+                    json={"to": f"+1415555{3000 + group * 6 + n:04d}"},
+                    headers=headers,
+                )
+                for n in range(6)
+            )
+        )
+        assert all(_recorded(answer) for answer in answers)
+    return 30
+
+
+def _recorded(answer: httpx.Response) -> bool:
+    body = answer.json()
+    return bool(body.get("check_id") or body.get("details", {}).get("check_id"))
+
+
+async def _chain_order(connection: AsyncConnection, tenant_id: str) -> list[tuple[str, str, int]]:
+    rows = await connection.execute(
+        text(
+            "SELECT id, lane, lane_seq FROM check_records WHERE tenant_id = :t "
+            "ORDER BY lane, lane_seq"
+        ),
+        {"t": tenant_id},
+    )
+    return [(row.id, row.lane, row.lane_seq) for row in rows]
+
+
+async def test_a_tenants_chains_verify_across_page_boundaries(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    connection: AsyncConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(repository, "CHAIN_PAGE", PAGE)
+    tenant_id, headers = await tenant_with_key(client, admin)
+    made = await _records(client, headers)
+    order = await _chain_order(connection, tenant_id)
+    assert len(order) == made
+    verdict = (await client.get("/v1/audit/verify", headers=headers)).json()
+    assert (verdict["ok"], verdict["records"], verdict["tenants"]) == (True, made, 1)
+    assert verdict["first_bad"] is None
+
+    # the first record of the second page (the first page ends on the record before it)
+    tampered = order[PAGE][0]
+    phone = await connection.scalar(
+        text("SELECT phone FROM check_records WHERE id = :id"), {"id": tampered}
+    )
+    await _tamper(connection, tampered, "+12125550000")
+    verdict = (await client.get("/v1/audit/verify", headers=headers)).json()
+    assert (verdict["ok"], verdict["first_bad"], verdict["records"]) == (False, tampered, made)
+    await _tamper(connection, tampered, phone)
+    assert (await client.get("/v1/audit/verify", headers=headers)).json()["ok"] is True
+
+    # a record gone from the end of a page inside a lane: the next page's first one is the gap
+    boundary = next(
+        i for i in range(PAGE, made, PAGE) if order[i - 1][1] == order[i][1]
+    )  # the batch's twelve records share a lane, so some page boundary falls inside one
+    await connection.execute(text("SET session_replication_role = replica"))
+    await connection.execute(
+        text("DELETE FROM check_records WHERE id = :id"), {"id": order[boundary - 1][0]}
+    )
+    await connection.execute(text("SET session_replication_role = DEFAULT"))
+    verdict = (await client.get("/v1/audit/verify", headers=headers)).json()
+    assert (verdict["ok"], verdict["first_bad"], verdict["records"]) == (
+        False,
+        order[boundary][0],
+        made - 1,
+    )
+
+
+async def _tamper(connection: AsyncConnection, record_id: str, phone: str) -> None:
+    await connection.execute(text("SET session_replication_role = replica"))
+    await connection.execute(
+        text("UPDATE check_records SET phone = :phone WHERE id = :id"),
+        {"id": record_id, "phone": phone},
+    )
+    await connection.execute(text("SET session_replication_role = DEFAULT"))
+
+
+async def test_every_tenants_walk_in_pages_counts_every_record_once(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    connection: AsyncConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tenant_a, a = await tenant_with_key(client, admin)
+    _, b = await tenant_with_key(client, admin)
+    await _records(client, a)
+    await _records(client, b)
+    platform = await client.post("/v1/checks", json={"to": "+14155552671"}, headers=admin)
+    assert _recorded(platform)
+    whole = (await client.get("/v1/audit/verify", headers=admin)).json()
+    monkeypatch.setattr(repository, "CHAIN_PAGE", 97)
+    paged = (await client.get("/v1/audit/verify", headers=admin)).json()
+    assert paged == whole
+    counted = (
+        await connection.execute(
+            text(
+                "SELECT count(*) AS records, count(DISTINCT tenant_id) "
+                "+ (bool_or(tenant_id IS NULL))::int AS tenants FROM check_records"
+            )
+        )
+    ).one()
+    assert (paged["records"], paged["tenants"]) == (counted.records, counted.tenants)
+    assert paged["ok"] is True, paged
+    # a tampered record of one tenant is found however the pages fall
+    first = (await _chain_order(connection, tenant_a))[0][0]
+    await _tamper(connection, first, "+12125550000")
+    paged = (await client.get("/v1/audit/verify", headers=admin)).json()
+    assert (paged["ok"], paged["first_bad"], paged["first_bad_tenant_id"]) == (
+        False,
+        first,
+        tenant_a,
+    )
