@@ -34,25 +34,29 @@ class JsonFormatter(logging.Formatter):
 
 
 class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes each line without flushing it: on a busy server a flush per request is a system
-    call per request. Lines are flushed within FLUSH_S by the running event loop (at once
-    outside one, and for warnings and errors), and when the process exits normally."""
+    """Keeps each line and writes what it kept in one piece: on a busy server a write per
+    request is a system call per request (standard output is unbuffered under
+    PYTHONUNBUFFERED=1, which the Dockerfile sets). Kept lines are written within FLUSH_S by the
+    running event loop (at once outside one, for warnings and errors, and from MAX_KEPT lines),
+    and when the process exits normally."""
 
     FLUSH_S = 0.2
+    MAX_KEPT = 256
 
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
+        self._kept: list[str] = []
         self._scheduled: asyncio.AbstractEventLoop | None = None  # the loop that will flush
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.stream.write(self.format(record) + self.terminator)
+            self._kept.append(self.format(record) + self.terminator)
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
             return
-        if record.levelno >= logging.WARNING:
+        if record.levelno >= logging.WARNING or len(self._kept) >= self.MAX_KEPT:
             self.flush()
             return
         if self._scheduled is not None and not self._scheduled.is_closed():
@@ -65,6 +69,16 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
             return
         self._scheduled = loop
         loop.call_later(self.FLUSH_S, self._flush_later)
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            kept, self._kept = self._kept, []
+            if kept:
+                try:
+                    self.stream.write("".join(kept))
+                except Exception:  # lost, as a failed write of each would have lost it
+                    self.handleError(logging.makeLogRecord({"msg": f"{len(kept)} lines lost"}))
+            super().flush()
 
     def _flush_later(self) -> None:
         self._scheduled = None

@@ -1,0 +1,111 @@
+"""The log handler keeps lines and writes them in one piece (one system call rather than one per
+request, even when standard output is unbuffered), in order, soon, and never loses them on a
+normal exit."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from app.core.logging import JsonFormatter, LineHandler
+
+
+class CountingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+@pytest.fixture
+def logged() -> Iterator[tuple[logging.Logger, LineHandler, CountingStream]]:
+    stream = CountingStream()
+    handler = LineHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("callguard.test-lines")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield logger, handler, stream
+    finally:
+        logger.handlers[:] = []
+
+
+def _messages(stream: io.StringIO) -> list[str]:
+    return [json.loads(line)["msg"] for line in stream.getvalue().splitlines()]
+
+
+async def test_lines_on_a_running_loop_are_written_together_and_soon(
+    logged: tuple[logging.Logger, LineHandler, CountingStream], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logger, _, stream = logged
+    monkeypatch.setattr(LineHandler, "FLUSH_S", 0.05)
+    for n in range(20):
+        logger.info("request %d", n)
+    assert stream.getvalue() == ""  # kept, not yet written
+    await asyncio.sleep(0.2)
+    assert _messages(stream) == [f"request {n}" for n in range(20)]
+    assert stream.writes == 1
+    logger.info("later")
+    await asyncio.sleep(0.2)
+    assert _messages(stream)[-1] == "later"
+    assert stream.writes == 2
+
+
+async def test_a_warning_writes_at_once_after_the_lines_before_it(
+    logged: tuple[logging.Logger, LineHandler, CountingStream],
+) -> None:
+    logger, _, stream = logged
+    logger.info("first")
+    logger.warning("database unavailable")
+    assert _messages(stream) == ["first", "database unavailable"]
+
+
+async def test_many_lines_are_written_without_waiting(
+    logged: tuple[logging.Logger, LineHandler, CountingStream],
+) -> None:
+    logger, _, stream = logged
+    for n in range(LineHandler.MAX_KEPT):
+        logger.info("line %d", n)
+    assert len(_messages(stream)) == LineHandler.MAX_KEPT
+    assert stream.writes == 1
+
+
+def test_outside_an_event_loop_each_line_is_written_at_once(
+    logged: tuple[logging.Logger, LineHandler, CountingStream],
+) -> None:
+    logger, _, stream = logged
+    logger.info("one")
+    assert _messages(stream) == ["one"]
+    logger.info("two")
+    assert _messages(stream) == ["one", "two"]
+
+
+def test_kept_lines_are_written_when_the_process_exits() -> None:
+    code = (
+        "import asyncio, logging\n"
+        "from app.core.logging import configure_logging\n"
+        "configure_logging('info')\n"
+        "async def main():\n"
+        "    for n in range(3):\n"
+        "        logging.getLogger('callguard.access').info('request %d', n)\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, check=True, timeout=60
+    )
+    lines = [json.loads(line)["msg"] for line in done.stdout.decode().splitlines()]
+    assert lines == ["request 0", "request 1", "request 2"]
