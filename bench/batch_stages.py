@@ -23,9 +23,10 @@ Before each run, `VACUUM check_records` (the records of the runs before are vacu
 inside this run's CPU figures).
 With `--index-ab NAME` (a plain index, not one behind a constraint), each round runs every tree
 with that index of check_records and without it (dropped, then made again), the two taking turns
-at going first (each run adds records); each run also times the walk of the tenant's chains (the
-verify statement, app/checks/repository.chain_rows, under the service's statement timeout) to
-its last row, per record read ("inf": the database gave up, as verification would answer 503).
+at going first (each run adds records); with `--instead SQL`, another index made in its place
+rather than none (e.g. a narrower key for the same reads). Each run also times the walk of the
+tenant's chains (verification's app/checks/repository.chain_rows, under the service's statement
+timeout) to its last row, per record read ("inf": the database gave up, verification's 503).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import asyncio
 import json
 import math
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -57,6 +59,7 @@ from app.core.embedded import EmbeddedPostgres
 from app.core.ids import new_record_ids
 from app.core.migrations import upgrade
 
+INDEX_NAME = re.compile(r"\s*CREATE INDEX (\w+) ON check_records\b", re.IGNORECASE)
 STAGES = ("prepare_ms", "lookup_ms", "decide_ms", "write_ms")
 
 
@@ -85,7 +88,11 @@ def main() -> None:
     args = parser.parse_args()
     args.kind, args.policy_caps = "registry", False  # as load_bench_data reads them
     trees = [tree.resolve() for tree in args.tree]
-    variants = ["", f" without {args.index_ab}"] if args.index_ab else [""]
+    instead = INDEX_NAME.match(args.instead or "")
+    if args.instead and not (instead and args.index_ab):
+        parser.error("--instead takes 'CREATE INDEX name ON check_records …', with --index-ab")
+    other = f" with {instead[1]} instead" if instead else f" without {args.index_ab}"
+    variants = ["", other] if args.index_ab else [""]
     results: dict[tuple[int, str], dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory(prefix="callguard-bench-stages-") as tmp:
         work = Path(tmp)
@@ -116,6 +123,8 @@ def main() -> None:
                 for variant in variants if round_ % 2 == 0 else variants[::-1]:
                     if variant:
                         asyncio.run(run_sql(dsn, f'DROP INDEX "{args.index_ab}"'))
+                        if instead:
+                            asyncio.run(run_sql(dsn, args.instead))
                     for index, tree in enumerate(trees):
                         run_bodies, bodies = bodies[:per_run], bodies[per_run:]
                         # the records of the runs before vacuumed now, not during this one
@@ -138,6 +147,8 @@ def main() -> None:
                         )
                     if variant:
                         assert definition is not None
+                        if instead:
+                            asyncio.run(run_sql(dsn, f'DROP INDEX "{instead[1]}"'))
                         asyncio.run(run_sql(dsn, definition))
     report(trees, variants, results)
 

@@ -2,11 +2,12 @@
 bench/checks.py: what each request costs the server, PostgreSQL and the load generator, next to
 the constant endpoint's, in one run.
 
-    .venv/bin/python bench/check_load.py [--rounds 3] [--duration 10] [--slots 4]
+    .venv/bin/python bench/check_load.py [--rounds 3] [--duration 10] [--slots 4] [--tree T …]
 
 One embedded PostgreSQL loaded as bench/checks.py loads it (a global registry list, consents,
 attempts and opt-outs of one tenant). For each round, in an order that turns round by round:
-`callguard serve` (1 worker) with each number of writer slots in `--slots`
+`callguard serve` (1 worker) from each `--tree` (default this checkout; the trees must share a
+schema) with each number of writer slots in `--slots`
 (CALLGUARD_CHECK_WRITER_SLOTS, e.g. `2,4`) and the constant endpoint (bench/constant_app.py, 1
 worker); each with wrk at 16 connections on the mixed traffic (then at 4 connections, for its
 p99) and on one repeated number (bench/checks.py's). Over each 16-connection run: the CPU
@@ -78,6 +79,12 @@ def main() -> None:
     parser.add_argument("--attempts", type=int, default=10_000_000)
     parser.add_argument("--optouts", type=int, default=1_000_000)
     parser.add_argument("--slots", default="4", help="writer slots to run callguard with: 2,4")
+    parser.add_argument(
+        "--tree",
+        action="append",
+        type=Path,
+        help="a checkout to serve callguard from (repeat for A/B; default this one)",
+    )
     args = parser.parse_args()
     args.kind, args.policy_caps = "registry", False  # as load_bench_data reads them
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
@@ -92,14 +99,17 @@ def main() -> None:
                 "mixed": mix.wrk_script(work, data.token, numbers, False),
                 "one number": wrk_script(work, data.token),
             }
+            trees: list[Path | None] = args.tree or [None]
             servers: dict[str, Callable[[], Server]] = {
-                f"callguard, {slots} slots": functools.partial(
+                f"callguard{f' ({tree})' if tree else ''}, {slots} slots": functools.partial(
                     callguard_server,
                     1,
                     dsn,
                     work / "state",
                     {"CALLGUARD_CHECK_WRITER_SLOTS": slots},
+                    tree.resolve() if tree else None,
                 )
+                for tree in trees
                 for slots in args.slots.split(",")
             }
             servers["constant"] = functools.partial(constant_server, 1)

@@ -131,10 +131,10 @@ def run_wrk(
 
 
 class Server:
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+    def __init__(self, command: list[str], env: dict[str, str], cwd: Path = ROOT) -> None:
         self.process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -166,9 +166,14 @@ def constant_server(workers: int) -> Server:
 
 
 def callguard_server(
-    workers: int, dsn: str, state: Path, settings: dict[str, str] | None = None
+    workers: int,
+    dsn: str,
+    state: Path,
+    settings: dict[str, str] | None = None,
+    tree: Path | None = None,
 ) -> Server:
-    """`settings`: more of callguard's environment variables (CALLGUARD_…)."""
+    """`settings`: more of callguard's environment variables (CALLGUARD_…); `tree`: the
+    checkout whose code to serve (default this one; another commit's worktree, for A/B)."""
     env = {
         **os.environ,
         "DATABASE_URL": dsn,
@@ -178,8 +183,10 @@ def callguard_server(
         "CALLGUARD_KEY_BURST": "1000000000",
         **(settings or {}),
     }
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
     command = [sys.executable, "-m", "app.cli", "serve", "--port", str(PORT)]
-    return Server([*command, "--workers", str(workers)], env)
+    return Server([*command, "--workers", str(workers)], env, tree or ROOT)
 
 
 async def admin_secret(dsn: str) -> str:
