@@ -85,6 +85,11 @@ def main() -> None:
     parser.add_argument(
         "--index-ab", metavar="NAME", help="also run each round without this index of check_records"
     )
+    parser.add_argument(
+        "--instead",
+        metavar="SQL",
+        help="with --index-ab: make this index (CREATE INDEX name ON check_records …) in its place",
+    )
     args = parser.parse_args()
     args.kind, args.policy_caps = "registry", False  # as load_bench_data reads them
     trees = [tree.resolve() for tree in args.tree]
