@@ -73,6 +73,8 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
             kept, self._kept = self._kept, []
+            if getattr(self.stream, "closed", False):
+                return  # nowhere to write (a test's captured output, closed before the exit)
             if kept:
                 try:
                     self.stream.write("".join(kept))
