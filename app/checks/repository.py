@@ -300,18 +300,22 @@ async def _chain_pages(
     """The pages of one tenant's chains (None: the platform's), or (`tenants`) of every named
     tenant's, in (tenant_id, lane, lane_seq) order."""
     owner: ColumnElement[bool]
+    # ordered by the whole index key, the one tenant's included: PostgreSQL does not take
+    # `tenant_id IS NULL` (the platform's) as fixing the first column, and would sort the
+    # platform's every remaining record for each page ordered by (lane, lane_seq) alone
+    order = (t.c.tenant_id, t.c.lane, t.c.lane_seq)
     if tenants:
-        key: tuple[Any, ...] = (t.c.tenant_id, t.c.lane, t.c.lane_seq)
+        key: tuple[Any, ...] = order
         owner = t.c.tenant_id.is_not(None)
     else:
-        key = (t.c.lane, t.c.lane_seq)
+        key = order[1:]
         owner = t.c.tenant_id.is_(None) if tenant_id is None else t.c.tenant_id == tenant_id
     # a page near the end of the key range is estimated at a row or two, and a sort of them
     # looks cheaper than merging the partitions' index scans, but it reads every remaining row
     await session.execute(text("SET LOCAL enable_sort = off"))
     after: tuple[Any, ...] | None = None
     while True:
-        stmt = select(t).where(owner).order_by(*key).limit(CHAIN_PAGE)
+        stmt = select(t).where(owner).order_by(*order).limit(CHAIN_PAGE)
         if after is not None:
             stmt = stmt.where(tuple_(*key) > tuple_(*after))
         rows = (await session.execute(stmt)).mappings().all()
