@@ -23,7 +23,7 @@ Before each run, `VACUUM check_records` (the records of the runs before are vacu
 inside this run's CPU figures).
 With `--index-ab NAME` (a plain index, not one behind a constraint), each round runs every tree
 with that index of check_records and without it (dropped, then made again), the two taking turns
-at going first (each run adds records); with `--instead SQL`, another index made in its place
+at going first (each run adds records); with `--instead SQL`, other indexes made in its place
 rather than none (e.g. a narrower key for the same reads). Each run also times the walk of the
 tenant's chains (verification's app/checks/repository.chain_rows, under the service's statement
 timeout) to its last row, per record read ("inf": the database gave up, verification's 503).
@@ -59,7 +59,7 @@ from app.core.embedded import EmbeddedPostgres
 from app.core.ids import new_record_ids
 from app.core.migrations import upgrade
 
-INDEX_NAME = re.compile(r"\s*CREATE INDEX (\w+) ON check_records\b", re.IGNORECASE)
+INDEX_NAME = re.compile(r"CREATE INDEX (\w+) ON check_records\b", re.IGNORECASE)
 STAGES = ("prepare_ms", "lookup_ms", "decide_ms", "write_ms")
 
 
@@ -88,15 +88,16 @@ def main() -> None:
     parser.add_argument(
         "--instead",
         metavar="SQL",
-        help="with --index-ab: make this index (CREATE INDEX name ON check_records …) in its place",
+        help="with --index-ab: make these indexes (CREATE INDEX name ON check_records …; …) "
+        "in its place",
     )
     args = parser.parse_args()
     args.kind, args.policy_caps = "registry", False  # as load_bench_data reads them
     trees = [tree.resolve() for tree in args.tree]
-    instead = INDEX_NAME.match(args.instead or "")
+    instead = INDEX_NAME.findall(args.instead or "")
     if args.instead and not (instead and args.index_ab):
-        parser.error("--instead takes 'CREATE INDEX name ON check_records …', with --index-ab")
-    other = f" with {instead[1]} instead" if instead else f" without {args.index_ab}"
+        parser.error("--instead takes 'CREATE INDEX name ON check_records …; …', with --index-ab")
+    other = f" with {' + '.join(instead)} instead" if instead else f" without {args.index_ab}"
     variants = ["", other] if args.index_ab else [""]
     results: dict[tuple[int, str], dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory(prefix="callguard-bench-stages-") as tmp:
@@ -152,8 +153,8 @@ def main() -> None:
                         )
                     if variant:
                         assert definition is not None
-                        if instead:
-                            asyncio.run(run_sql(dsn, f'DROP INDEX "{instead[1]}"'))
+                        for name in instead:
+                            asyncio.run(run_sql(dsn, f'DROP INDEX "{name}"'))
                         asyncio.run(run_sql(dsn, definition))
     report(trees, variants, results)
 
