@@ -200,19 +200,39 @@ async def record(session: AsyncSession, flt: CheckFilter, check_id: str) -> Row 
 async def stream_records(
     database: Database, flt: CheckFilter, idle_in_transaction_ms: int = 0
 ) -> AsyncIterator[Sequence[Row]]:
-    """Every matching record, newest first, in chunks through a server-side cursor (memory
-    stays flat). The database ends the transaction if the reader leaves it waiting longer than
-    `idle_in_transaction_ms` between two chunks (0: never)."""
+    """Every matching record, newest first, in chunks of STREAM_ROWS (memory stays flat). The
+    database ends the transaction if the reader leaves it waiting longer than
+    `idle_in_transaction_ms` between two chunks (0: never).
+
+    A tenant's records are read in keyset pages along ix_check_records_tenant_decided, each
+    page a statement of its own: one statement over every match is planned for its whole
+    result, and with a filter matching a fair share of a large tenant's records PostgreSQL
+    scanned the whole table and sorted the matches before the first row. Every tenant's
+    records have no index in that order (one would cost every check's write): they are read by
+    one statement, which sorts them all first, with no statement timeout, as the time that
+    takes grows with the table (past 5 s at about five million records). Each page reads the
+    records as they stand then: one written while the export runs may be in it."""
     async with database.sessionmaker() as session:
         await session.execute(
             text("SELECT set_config('idle_in_transaction_session_timeout', :ms, true)"),
             {"ms": str(idle_in_transaction_ms)},
         )
-        result = await session.stream(
-            _newest_first(flt), execution_options={"yield_per": STREAM_ROWS}
-        )
-        async for rows in result.mappings().partitions(STREAM_ROWS):
-            yield rows
+        if flt.every_tenant:
+            await session.execute(text("SET LOCAL statement_timeout = 0"))
+            result = await session.stream(
+                _newest_first(flt), execution_options={"yield_per": STREAM_ROWS}
+            )
+            async for rows in result.mappings().partitions(STREAM_ROWS):
+                yield rows
+            return
+        after: tuple[datetime, str] | None = None
+        while True:
+            rows = await page_records(session, flt, PageRequest(STREAM_ROWS - 1, after))
+            if rows:
+                yield rows
+            if len(rows) < STREAM_ROWS:
+                return
+            after = (rows[-1]["decided_at"], rows[-1]["id"])
 
 
 async def number_records(
