@@ -14,6 +14,8 @@ class ChangeEvent(Base):
     __tablename__ = "change_events"
     __table_args__ = (
         Index("ix_change_events_tenant_id_at", "tenant_id", "at"),
+        # every listing of them, newest first (migration 0020)
+        Index("ix_change_events_at", "at", "id"),
         # what happened to one thing (a number's DNC changes), newest first
         Index("ix_change_events_target_at", "target", "at", "id"),
     )
