@@ -27,7 +27,7 @@ from app.core.db import Database, create_engine, is_unavailable
 from app.core.dependencies import database_of, read_replica_of
 from app.core.errors import install_error_handlers
 from app.core.listener import ChangeListener
-from app.core.logging import configure_logging
+from app.core.logging import configure_logging, flush_logs
 from app.core.longreads import LongReads
 from app.core.middleware import RequestContextMiddleware, UploadRoutes
 from app.core.openapi import install_docs, install_openapi, operation_ids
@@ -150,6 +150,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             if replica is not None:
                 app.state.read_replica = None
                 await replica.dispose()
+            flush_logs()  # a worker stopped by SIGTERM ends without the exit's flush
 
     # FastAPI's OpenTelemetry hooks are asked on every request whether a provider is set up;
     # off unless wanted, they cost nothing (the Prometheus metrics are ours)

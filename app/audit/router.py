@@ -136,13 +136,13 @@ async def list_events(
 
 @router.get("/audit/verify", responses=errors(*AUTH_ERRORS, NotFound, LongReadsBusy))
 async def verify(
-    principal: Auditor, scope: AuditScopeDep, session: ReadSessionDep, reads: LongReadsDep
+    principal: Auditor, scope: AuditScopeDep, database: ReadDatabaseDep, reads: LongReadsDep
 ) -> VerifyOut:
     """Recompute every hash chain of the tenant's check records, end to end.
 
     A platform key naming no tenant verifies every tenant's."""
     with reads.held(principal.tenant_id):
-        verdict = await service.verify(session, scope.tenant_id, every_tenant=scope.every_tenant)
+        verdict = await service.verify(database, scope.tenant_id, every_tenant=scope.every_tenant)
         return VerifyOut.model_validate(verdict)
 
 

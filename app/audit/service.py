@@ -104,10 +104,13 @@ async def stream_csv(
 
 
 async def verify(
-    session: AsyncSession, tenant_id: str | None, *, every_tenant: bool = False
+    database: Database, tenant_id: str | None, *, every_tenant: bool = False
 ) -> dict[str, Any]:
-    """Walk every chain of the tenant (or of every tenant) in order, recomputing each hash."""
-    return await checks_service.verify_chains(session, tenant_id, every_tenant=every_tenant)
+    """Walk every chain of the tenant (or of every tenant) in order, recomputing each hash, all
+    from one snapshot (the walk is many statements: a record written meanwhile is not half in)."""
+    async with database.sessionmaker() as session:
+        await database.one_snapshot(session)
+        return await checks_service.verify_chains(session, tenant_id, every_tenant=every_tenant)
 
 
 # the platform's changes (tenant NULL) that decide every tenant's checks, and so are shown to

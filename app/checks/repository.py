@@ -181,7 +181,13 @@ class CheckFilter:
 
 
 def _newest_first(flt: CheckFilter) -> Select[Any]:
-    return select(t).where(*flt.where()).order_by(t.c.decided_at.desc(), t.c.id.desc())
+    order = [t.c.decided_at.desc(), t.c.id.desc()]
+    if not flt.every_tenant:
+        # one tenant: the same order, spelled as ix_check_records_tenant_decided read backwards
+        # (PostgreSQL does not take the platform's `tenant_id IS NULL` as fixing the first
+        # column, and would sort the platform's records for every page otherwise)
+        order.insert(0, t.c.tenant_id.desc())
+    return select(t).where(*flt.where()).order_by(*order)
 
 
 async def page_records(session: AsyncSession, flt: CheckFilter, page: PageRequest) -> list[Row]:
@@ -210,9 +216,10 @@ async def stream_records(
     scanned the whole table and sorted the matches before the first row. Every tenant's
     records have no index in that order (one would cost every check's write): they are read by
     one statement, which sorts them all first, with no statement timeout, as the time that
-    takes grows with the table (past 5 s at about five million records). Each page reads the
-    records as they stand then: one written while the export runs may be in it."""
+    takes grows with the table (2.6 s before the first row at five million records on a quiet
+    2-core machine, past 5 s on a busy one). All pages read from one snapshot."""
     async with database.sessionmaker() as session:
+        await database.one_snapshot(session)
         await session.execute(
             text("SELECT set_config('idle_in_transaction_session_timeout', :ms, true)"),
             {"ms": str(idle_in_transaction_ms)},
@@ -343,8 +350,15 @@ async def _chain_pages(
             yield rows
         if len(rows) < CHAIN_PAGE:
             return
-        last = rows[-1]
-        after = tuple(last[column.name] for column in key)
+        after = tuple(rows[-1][column.name] for column in key)
+        # nothing makes a chain position unique: a second record at the page's last position
+        # (a forged copy) would fall between this page and the next; read it here, so the
+        # walk sees it as it would in one statement (and finds the position taken twice)
+        seen = {row["id"] for row in rows if tuple(row[c.name] for c in key) == after}
+        same = select(t).where(owner, tuple_(*key) == tuple_(*after)).order_by(t.c.id)
+        twins = [row for row in (await session.execute(same)).mappings() if row["id"] not in seen]
+        if twins:
+            yield twins
 
 
 async def compact_counts(engine: AsyncEngine) -> int:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-from sqlalchemy import URL, event, make_url
+from sqlalchemy import URL, event, make_url, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import (
@@ -204,6 +204,13 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+    async def one_snapshot(self, session: AsyncSession) -> None:
+        """Make a new session's transaction read every statement from one snapshot (REPEATABLE
+        READ, read only): a long read in many statements then reads as one would. Called
+        before the session's first statement; a test's shared transaction keeps its own."""
+        if not self.shared_connection:
+            await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], object]) -> None:

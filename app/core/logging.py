@@ -4,6 +4,7 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,11 +35,11 @@ class JsonFormatter(logging.Formatter):
 
 
 class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Keeps each line and writes what it kept in one piece: on a busy server a write per
-    request is a system call per request (standard output is unbuffered under
-    PYTHONUNBUFFERED=1, which the Dockerfile sets). Kept lines are written within FLUSH_S by the
-    running event loop (at once outside one, for warnings and errors, and from MAX_KEPT lines),
-    and when the process exits normally."""
+    """Keeps each line and writes what it kept together: on a busy server a write per request
+    is a system call per request (standard output is unbuffered under PYTHONUNBUFFERED=1, which
+    the Dockerfile sets). Kept lines are written within FLUSH_S by the running event loop (at
+    once outside one, for warnings and errors, and from MAX_KEPT lines), when the app shuts
+    down (`flush_logs`) and when the process exits normally."""
 
     FLUSH_S = 0.2
     MAX_KEPT = 256
@@ -75,16 +76,41 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
             kept, self._kept = self._kept, []
             if getattr(self.stream, "closed", False):
                 return  # nowhere to write (a test's captured output, closed before the exit)
-            if kept:
-                try:
-                    self.stream.write("".join(kept))
-                except Exception:  # lost, as a failed write of each would have lost it
-                    self.handleError(logging.makeLogRecord({"msg": f"{len(kept)} lines lost"}))
+            try:
+                # whole lines, in pieces a pipe takes whole (PIPE_BUF): the workers' lines
+                # share one standard output, and a bigger write could be split mid-line
+                for piece in _pieces(kept):
+                    self.stream.write(piece)
+                    self.stream.flush()
+            except Exception:  # lost, as a failed write of each would have lost it
+                self.handleError(logging.makeLogRecord({"msg": f"{len(kept)} lines lost"}))
             super().flush()
 
     def _flush_later(self) -> None:
         self._scheduled = None
         self.flush()
+
+
+PIPE_BUF = 4096  # what POSIX writes to a pipe at once, never interleaved with another write
+
+
+def _pieces(lines: list[str]) -> Iterator[str]:
+    piece: list[str] = []
+    size = 0
+    for line in lines:
+        if piece and size + len(line) > PIPE_BUF:
+            yield "".join(piece)
+            piece, size = [], 0
+        piece.append(line)
+        size += len(line)  # the lines are ASCII (JsonFormatter): characters are bytes
+    if piece:
+        yield "".join(piece)
+
+
+def flush_logs() -> None:
+    """Write the kept lines now (a worker process stopped by a signal skips the exit's flush)."""
+    for handler in logging.getLogger("callguard").handlers:
+        handler.flush()
 
 
 def configure_logging(level: str) -> None:

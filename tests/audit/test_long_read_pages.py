@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.checks import repository
+from app.checks.models import check_records
 from tests.audit.test_audit import INSIDE
 from tests.helpers import tenant_with_key
 
@@ -87,21 +88,49 @@ async def test_a_tenants_chains_verify_across_page_boundaries(
     await _tamper(connection, tampered, phone)
     assert (await client.get("/v1/audit/verify", headers=headers)).json()["ok"] is True
 
-    # a record gone from the end of a page inside a lane: the next page's first one is the gap
+    # the first record of a page inside a lane gone: the page before ends on the record before
+    # the gap, the next begins on the record after it
     boundary = next(
-        i for i in range(PAGE, made, PAGE) if order[i - 1][1] == order[i][1]
+        i for i in range(PAGE, made - 1, PAGE) if order[i - 1][1] == order[i][1] == order[i + 1][1]
     )  # the batch's twelve records share a lane, so some page boundary falls inside one
     await connection.execute(text("SET session_replication_role = replica"))
     await connection.execute(
-        text("DELETE FROM check_records WHERE id = :id"), {"id": order[boundary - 1][0]}
+        text("DELETE FROM check_records WHERE id = :id"), {"id": order[boundary][0]}
     )
     await connection.execute(text("SET session_replication_role = DEFAULT"))
     verdict = (await client.get("/v1/audit/verify", headers=headers)).json()
     assert (verdict["ok"], verdict["first_bad"], verdict["records"]) == (
         False,
-        order[boundary][0],
+        order[boundary + 1][0],
         made - 1,
     )
+
+
+async def test_a_second_record_at_a_pages_last_position_is_found(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    connection: AsyncConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A forged copy of a record (a new id, the same lane and place in it, the same hashes)
+    placed where a page ends: nothing makes the place unique, so the walk must read it."""
+    monkeypatch.setattr(repository, "CHAIN_PAGE", PAGE)
+    tenant_id, headers = await tenant_with_key(client, admin)
+    made = await _records(client, headers)
+    original = (await _chain_order(connection, tenant_id))[PAGE - 1][0]
+    await connection.execute(text("SET session_replication_role = replica"))
+    await connection.execute(
+        text(
+            "INSERT INTO check_records SELECT 'chk_forged' || substr(id, 5), "
+            + ", ".join(column.name for column in check_records.columns if column.name != "id")
+            + " FROM check_records WHERE id = :id"
+        ),
+        {"id": original},
+    )
+    await connection.execute(text("SET session_replication_role = DEFAULT"))
+    verdict = (await client.get("/v1/audit/verify", headers=headers)).json()
+    assert (verdict["ok"], verdict["records"]) == (False, made + 1)
+    assert verdict["first_bad"] in (original, "chk_forged" + original[4:])
 
 
 async def _tamper(connection: AsyncConnection, record_id: str, phone: str) -> None:
@@ -126,7 +155,8 @@ async def test_every_tenants_walk_in_pages_counts_every_record_once(
     platform = await client.post("/v1/checks", json={"to": "+14155552671"}, headers=admin)
     assert _recorded(platform)
     whole = (await client.get("/v1/audit/verify", headers=admin)).json()
-    monkeypatch.setattr(repository, "CHAIN_PAGE", 97)
+    # pages shorter than one of these tenants' thirty records: boundaries between tenants too
+    monkeypatch.setattr(repository, "CHAIN_PAGE", 29)
     paged = (await client.get("/v1/audit/verify", headers=admin)).json()
     assert paged == whole
     counted = (
