@@ -282,17 +282,31 @@ async def disable_webhook(session: AsyncSession, webhook_id: str) -> Webhook | N
     return await session.get(Webhook, webhook_id, populate_existing=True)
 
 
+PURGE_BATCH = 10_000  # finished deliveries deleted per statement (and transaction)
+
+
 async def purge_finished(engine: AsyncEngine, *, older_than_days: int) -> int:
-    """Delete deliveries that ended more than `older_than_days` ago; how many."""
-    async with engine.begin() as conn:
-        done = await conn.execute(
-            delete(WebhookDelivery).where(
-                WebhookDelivery.status != "pending",
-                WebhookDelivery.finished_at
-                < func.now() - func.make_interval(0, 0, 0, older_than_days),
-            )
+    """Delete deliveries that ended more than `older_than_days` ago, PURGE_BATCH at a time, each
+    batch its own short statement and transaction (one DELETE of a backlog of millions, after
+    retention was shortened or upkeep was down, outlasted the statement timeout and failed
+    every round); how many."""
+    old = (
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.status != "pending",
+            WebhookDelivery.finished_at < func.now() - func.make_interval(0, 0, 0, older_than_days),
         )
-    return int(done.rowcount or 0)
+        .limit(PURGE_BATCH)
+        .scalar_subquery()
+    )
+    purged = 0
+    while True:
+        async with engine.begin() as conn:
+            done = await conn.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(old)))
+        count = int(done.rowcount or 0)
+        purged += count
+        if count < PURGE_BATCH:
+            return purged
 
 
 # --- registry notices ---------------------------------------------------------------------
