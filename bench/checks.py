@@ -60,7 +60,7 @@ from app.rules.engine import LOOKAHEAD
 sys.path.insert(0, str(Path(__file__).parent))
 import mix
 from dnc_import import random_numbers
-from harness import load_global_list
+from harness import load_global_list, serve_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 8731
@@ -174,18 +174,8 @@ def callguard_server(
 ) -> Server:
     """`settings`: more of callguard's environment variables (CALLGUARD_…); `tree`: the
     checkout whose code to serve (default this one; another commit's worktree, for A/B)."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "CALLGUARD_DATA_DIR": str(state),
-        # the load comes from one key: lift its request budget out of the way
-        "CALLGUARD_KEY_RATE_PER_S": "1000000000",
-        "CALLGUARD_KEY_BURST": "1000000000",
-        **(settings or {}),
-    }
-    if tree is not None:
-        env["PYTHONPATH"] = str(tree)
     command = [sys.executable, "-m", "app.cli", "serve", "--port", str(PORT)]
+    env = serve_env(dsn, state, settings, tree)
     return Server([*command, "--workers", str(workers)], env, tree or ROOT)
 
 

@@ -158,6 +158,25 @@ def postgres_cpu(embedded: EmbeddedPostgres) -> float:
     return cpu_seconds(tree) + reaped.children_user + reaped.children_system
 
 
+def serve_env(
+    dsn: str, state: Path, env: dict[str, str] | None = None, tree: Path | None = None
+) -> dict[str, str]:
+    """The environment of `callguard serve` on `dsn` with its data in `state`, `env` (more
+    CALLGUARD_ variables) on top; `tree`: another checkout's code (a worktree, for A/B)."""
+    served = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "CALLGUARD_DATA_DIR": str(state),
+        # the drills call with one key: its request budget must not be what they measure
+        "CALLGUARD_KEY_RATE_PER_S": "1000000000",
+        "CALLGUARD_KEY_BURST": "1000000000",
+        **(env or {}),
+    }
+    if tree is not None:
+        served["PYTHONPATH"] = str(tree)
+    return served
+
+
 class Callguard:
     """`callguard serve` in a process group of its own, logging to a file (appended across
     restarts). Stopped with SIGTERM, or killed with SIGKILL to the whole group."""
@@ -180,17 +199,7 @@ class Callguard:
         self.workers = workers
         self.log_path = log_path
         self.base = f"http://127.0.0.1:{port}"
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": dsn,
-            "CALLGUARD_DATA_DIR": str(state),
-            # the drills call with one key: its request budget must not be what they measure
-            "CALLGUARD_KEY_RATE_PER_S": "1000000000",
-            "CALLGUARD_KEY_BURST": "1000000000",
-            **(env or {}),
-        }
-        if tree is not None:
-            self.env["PYTHONPATH"] = str(tree)
+        self.env = serve_env(dsn, state, env, tree)
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 

@@ -18,6 +18,7 @@ from app.checks import repository
 from app.checks.models import check_records
 from tests.audit.test_audit import INSIDE
 from tests.helpers import tenant_with_key
+from tests.workers import Workers, client_of
 
 PAGE = 4
 
@@ -222,3 +223,23 @@ async def test_every_tenants_csv_export_has_every_record(
     assert len(rows) == await connection.scalar(text("SELECT count(*) FROM check_records"))
     instants = [row["decided_at"] for row in rows]
     assert instants == sorted(instants, reverse=True)
+
+
+async def test_pages_from_one_snapshot_on_a_live_app(
+    workers: Workers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in production: the app's own connections (no test transaction around them), so the
+    walk and the export run in their REPEATABLE READ snapshot, page after page."""
+    monkeypatch.setattr(repository, "CHAIN_PAGE", PAGE)
+    monkeypatch.setattr(repository, "STREAM_ROWS", PAGE)
+    app, _, admin, _ = workers
+    async with client_of(app) as client:
+        _, headers = await tenant_with_key(client, admin)
+        made = await _records(client, headers)
+        verdict = (await client.get("/v1/audit/verify", headers=headers)).json()
+        assert (verdict["ok"], verdict["records"], verdict["first_bad"]) == (True, made, None)
+        exported = await client.get("/v1/audit/checks", headers={**headers, "Accept": "text/csv"})
+        rows = list(csv.DictReader(io.StringIO(exported.text)))
+        assert len({row["check_id"] for row in rows}) == len(rows) == made
+        instants = [row["decided_at"] for row in rows]
+        assert instants == sorted(instants, reverse=True)

@@ -123,15 +123,16 @@ class PipeLikeStream(CountingStream):
         return super().write(text)
 
 
-def test_many_lines_are_written_in_whole_lines_no_piece_over_pipe_buf() -> None:
+async def test_many_lines_are_written_in_whole_lines_no_piece_over_pipe_buf(
+    logged: tuple[logging.Logger, LineHandler, CountingStream], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logger, handler, _ = logged
     stream = PipeLikeStream()
-    handler = LineHandler(stream)
-    handler.setFormatter(JsonFormatter())
+    monkeypatch.setattr(handler, "stream", stream)
     long_message = "x" * 900
     for n in range(40):
-        handler._kept.append(
-            handler.format(logging.makeLogRecord({"msg": f"{n} {long_message}"})) + "\n"
-        )
+        logger.info("%d %s", n, long_message)  # kept: a loop is running
+    assert stream.pieces == []
     handler.flush()
     assert len(stream.pieces) > 1
     assert all(len(piece.encode()) <= PIPE_BUF for piece in stream.pieces)
