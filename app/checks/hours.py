@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import datetime
+from datetime import UTC, datetime, timezone, tzinfo
 
 import pytz
 
 from app.callingrules.decide import HoursDecision
 from app.reference.snapshot import Snapshot
 from app.rules.engine import LOOKAHEAD
+from app.rules.model import Verdict
+
+Entry = tuple[Snapshot, datetime, HoursDecision, tuple[tuple[str, tzinfo], ...]]
+
+
+def _clocks(
+    zones: tuple[str, ...], since: datetime, until: datetime
+) -> tuple[tuple[str, tzinfo], ...]:
+    """Each zone's clock over [since, until): a fixed UTC offset when the zone keeps one offset
+    over the whole span (a calling-hours span nearly always does: clocks change at night), the
+    zone itself otherwise. Local times read off a fixed offset cost a tenth of pytz's."""
+    low = since.astimezone(UTC).replace(tzinfo=None)
+    high = until.astimezone(UTC).replace(tzinfo=None)
+    clocks: list[tuple[str, tzinfo]] = []
+    for name in zones:
+        zone = pytz.timezone(name)
+        offset = since.astimezone(zone).utcoffset()
+        changes = getattr(zone, "_utc_transition_times", ())  # naive UTC, as pytz keeps them
+        steady = offset is not None and not any(low < change < high for change in changes)
+        clocks.append((name, timezone(offset) if steady and offset is not None else zone))
+    return tuple(clocks)
 
 
 class HoursCache:
@@ -25,9 +45,7 @@ class HoursCache:
     MAX_ENTRIES = 50_000
 
     def __init__(self) -> None:
-        self._entries: dict[
-            tuple[str, str | None, str | None], tuple[Snapshot, datetime, HoursDecision]
-        ] = {}
+        self._entries: dict[tuple[str, str | None, str | None], Entry] = {}
 
     def get(
         self, key: tuple[str, str | None, str | None], snapshot: Snapshot, at: datetime
@@ -35,16 +53,21 @@ class HoursCache:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        cached_snapshot, since, hours = entry
-        until = hours.verdict.allowed_until
+        cached_snapshot, since, hours, clocks = entry
+        cached = hours.verdict
+        until = cached.allowed_until
         if cached_snapshot is not snapshot or until is None or not since <= at < until:
             return None
-        verdict = dataclasses.replace(
-            hours.verdict,
+        # built field by field: dataclasses.replace inspects the fields on every call
+        verdict = Verdict(
+            allowed=cached.allowed,
+            rule=cached.rule,
             next_allowed_at=at,
-            local_times=tuple((zone, at.astimezone(pytz.timezone(zone))) for zone in hours.zones),
+            allowed_until=until,
+            local_times=tuple((name, at.astimezone(clock)) for name, clock in clocks),
+            failed_zone=cached.failed_zone,
         )
-        return dataclasses.replace(hours, verdict=verdict)
+        return HoursDecision(hours.zones, hours.jurisdictions, verdict, hours.note)
 
     def put(
         self,
@@ -59,4 +82,4 @@ class HoursCache:
             return
         if len(self._entries) >= self.MAX_ENTRIES:
             self._entries.clear()
-        self._entries[key] = (snapshot, at, hours)
+        self._entries[key] = (snapshot, at, hours, _clocks(hours.zones, at, until))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytz
 from fastapi import FastAPI
 
 from app.callingrules.decide import decide_hours
-from app.checks.hours import HoursCache
+from app.checks.hours import HoursCache, _clocks
 from app.checks.service import Context, Preparer
 from app.numbers.parsing import parse_strict
 
@@ -45,3 +46,73 @@ async def test_cached_verdicts_equal_fresh_ones_across_a_week(app: FastAPI) -> N
             assert got == fresh, (phone, state, at)
             hits += cached_before
     assert hits > 300  # the cache was actually used
+
+
+async def test_cached_local_times_read_as_fresh_ones_across_clock_changes(app: FastAPI) -> None:
+    """A hit reads each zone's local time off a fixed offset when the zone keeps one over the
+    cached span: the answers' local times must be spelled exactly as a fresh evaluation's,
+    on the days the clocks change (and in zones that never change, or by half hours)."""
+    snapshot = await app.state.reference.current(app.state.db.sessionmaker)
+    cache = HoursCache()
+    ctx = Context(
+        snapshot=snapshot,
+        laws=app.state.laws,
+        holidays=app.state.holidays,
+        tenant_id=None,
+        api_key_id=None,
+        request_id="req_test",
+        hours_cache=cache,
+    )
+    # Los Angeles, New York (a Californian recipient: two zones), Phoenix, Honolulu, Chicago,
+    # Newfoundland (UTC-3:30)
+    cases = [
+        ("+14155552671", None),
+        ("+12125552671", "CA"),
+        ("+16025552671", None),
+        ("+18085552671", None),
+        ("+13125552671", None),
+        ("+17095552671", None),
+    ]
+    hits = 0
+    for start in (datetime(2026, 3, 7, 0, 3, tzinfo=UTC), datetime(2026, 10, 31, 0, 3, tzinfo=UTC)):
+        for step in range(0, 3 * 24 * 60, 11):  # every 11 minutes for three days
+            at = start + timedelta(minutes=step)
+            for phone, state in cases:
+                number = parse_strict(phone, snapshot.in_service)
+                hit = cache.get((number.npa, state, None), snapshot, at) is not None
+                got = Preparer(ctx, at, "voice", batch=False).item(phone, state).hours
+                fresh = decide_hours(
+                    number=number,
+                    at=at,
+                    recipient_state=state,
+                    tenant_id=None,
+                    snapshot=snapshot,
+                    laws=app.state.laws,
+                    holidays=app.state.holidays,
+                )
+                assert got is not None
+                spelled = [(zone, local.isoformat()) for zone, local in got.verdict.local_times]
+                assert spelled == [
+                    (zone, local.isoformat()) for zone, local in fresh.verdict.local_times
+                ], (phone, state, at)
+                assert got == fresh, (phone, state, at)
+                hits += hit
+    assert hits > 1000  # the cache was actually used
+
+
+def test_a_span_across_a_clock_change_keeps_the_zone() -> None:
+    """Over a span in which a zone's offset changes, its local times are read off the zone
+    itself, not the offset the span began with."""
+    before = datetime(
+        2026, 11, 1, 5, 0, tzinfo=UTC
+    )  # 01:00 EDT in New York; 06:00 UTC is 01:00 EST
+    after = before + timedelta(hours=3)
+    [(name, clock)] = _clocks(("America/New_York",), before, after)
+    assert name == "America/New_York"
+    assert clock is pytz.timezone("America/New_York")
+    [(_, steady)] = _clocks(("America/New_York",), after, after + timedelta(hours=12))
+    assert steady.utcoffset(None) == timedelta(hours=-5)
+    [(_, phoenix)] = _clocks(("America/Phoenix",), before, after)  # no daylight saving
+    assert phoenix.utcoffset(None) == timedelta(hours=-7)
+    for at in (before, before + timedelta(minutes=90), after - timedelta(microseconds=1)):
+        assert at.astimezone(clock).isoformat() == at.astimezone(pytz.timezone(name)).isoformat()
