@@ -256,6 +256,24 @@ class CheckWriter:
                 await attempts_repository.reserve(raw, reservations)
             return heads
 
+    @staticmethod
+    async def _prepare_meanwhile(
+        jobs: list[Job], sent: Awaitable[Any], stages: Stages | None
+    ) -> Any:
+        """The lookup's rows, the deferred jobs' items made while PostgreSQL runs it."""
+        lookup = asyncio.ensure_future(sent)  # awaited, or cancelled and awaited, below
+        try:
+            await asyncio.sleep(0)  # the lookup is sent: prepare while it runs
+            await prepare(jobs)
+            if stages is not None:
+                stages.prepare_done()
+            return await lookup
+        except BaseException:
+            lookup.cancel()
+            with contextlib.suppress(BaseException):
+                await lookup
+            raise
+
     async def _decide_and_write(
         self,
         raw: Any,
@@ -274,21 +292,13 @@ class CheckWriter:
             tenants = sorted({tenant for _, _, tenant in valid if tenant is not None})
             scope = attempts_scope(jobs, decided_at)
             latest = furthest(jobs, decided_at)
-            lookup = asyncio.ensure_future(  # awaited, or cancelled and awaited, below
-                repository.look_up(raw, numbers, tenants, decided_at, latest, scope)
-            )
-            try:
-                if any(job.prepare is not None for job in jobs):
-                    await asyncio.sleep(0)  # the lookup is sent: prepare while it runs
-                    await prepare(jobs)
+            sent = repository.look_up(raw, numbers, tenants, decided_at, latest, scope)
+            if any(job.prepare is not None for job in jobs):
+                rows = await self._prepare_meanwhile(jobs, sent, stages)
+            else:  # nothing to do meanwhile: no task for the lookup
                 if stages is not None:
                     stages.prepare_done()
-                rows = await lookup
-            except BaseException:
-                lookup.cancel()
-                with contextlib.suppress(BaseException):
-                    await lookup
-                raise
+                rows = await sent
         else:
             await prepare(jobs)
             if stages is not None:
