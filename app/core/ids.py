@@ -41,15 +41,15 @@ _BYTE_TO_BASE62 = bytes(ord(_BASE62[b % 62]) for b in range(256))
 _TIME_CHARS = 7  # milliseconds since 1970 in base62: in order until the year 2081
 
 
-def _time_prefix(ms: int) -> str:
-    digits = []
-    for _ in range(_TIME_CHARS):
-        ms, rem = divmod(ms, 62)
-        digits.append(_BASE62[rem])
-    return "".join(reversed(digits))
-
-
 _PAIRS = [a + b for a in _BASE62 for b in _BASE62]  # 0 to 62**2 - 1 as two characters
+
+
+def _time_prefix(ms: int) -> str:
+    """`ms` as _TIME_CHARS base62 digits (ms below 62**7), two digits at a time."""
+    high, low = divmod(ms, 3844**3)
+    middle, low = divmod(low, 3844)
+    first, second = divmod(middle, 3844)
+    return _BASE62[high] + _PAIRS[first] + _PAIRS[second] + _PAIRS[low]
 _RUN = 62**3  # ids one call can make in order: the last three characters count up
 _RANDOM_CHARS = 16 - _TIME_CHARS - 3
 
@@ -66,6 +66,9 @@ def new_record_ids(prefix: str, count: int) -> list[str]:
         head = f"{prefix}_{_time_prefix(time.time_ns() // 1_000_000)}"
         head += _fast.randbytes(_RANDOM_CHARS).translate(_BYTE_TO_BASE62).decode("ascii")
         start = _fast.randrange(_RUN - run + 1)
+        if run == 1:  # a single check's id
+            ids.append(head + _BASE62[start // 3844] + _PAIRS[start % 3844])
+            break
         ids += [head + _BASE62[n // 3844] + _PAIRS[n % 3844] for n in range(start, start + run)]
         count -= run
     return ids
