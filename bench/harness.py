@@ -191,22 +191,24 @@ class Callguard:
         log_path: Path,
         env: dict[str, str] | None = None,
         tree: Path | None = None,
+        prefix: list[str] | None = None,
     ) -> None:
         """`tree`: the checkout whose code to serve (default this one; another commit's
-        worktree, for A/B comparisons)."""
+        worktree, for A/B comparisons); `prefix`: a command to run the server under (valgrind)."""
         self.source = tree or ROOT
         self.port = port
         self.workers = workers
         self.log_path = log_path
         self.base = f"http://127.0.0.1:{port}"
         self.env = serve_env(dsn, state, env, tree)
+        self.prefix = prefix or []
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
     def start(self, timeout_s: float = 90) -> float:
         """Start and wait until /readyz answers 200; the seconds that took."""
         assert self.process is None or self.process.poll() is not None, "already running"
-        command = [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)]
+        command = [*self.prefix, sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)]
         command += ["--workers", str(self.workers)]
         started = time.monotonic()
         with self.log_path.open("ab") as out:
