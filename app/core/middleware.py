@@ -112,7 +112,8 @@ class RequestContextMiddleware:
                     message["headers"] = [*headers, rid_header, NOSNIFF]
             await send(message)
 
-        limit = self.max_upload if self.upload_routes(scope) else self.max_body
+        fast = self.fast is not None and self.fast.wants(scope)  # never an upload route
+        limit = self.max_upload if not fast and self.upload_routes(scope) else self.max_body
         received = 0
 
         async def limited_receive() -> Message:
@@ -132,7 +133,7 @@ class RequestContextMiddleware:
                     details={"limit_bytes": limit},
                 )
                 await self._send_error(send_with_id, error, request_id)
-            elif self.fast is not None and self.fast.wants(scope):
+            elif fast and self.fast is not None:
                 body = await _read_body(limited_receive)
                 if not await self.fast(scope, body, send_with_id):
                     await self.app(scope, _replay(body, receive), send_with_id)
