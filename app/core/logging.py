@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+import math
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -11,12 +12,29 @@ from typing import Any
 import orjson
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_second: tuple[float, str] = (-1.0, "")  # the last second stamped, and its text
+
+
+def _stamp(created: float) -> str:
+    """`created` as `datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")`
+    spells it (rounded to the microsecond as datetime rounds, then cut to the millisecond), the
+    date and time of day formatted once a second rather than for every line."""
+    global _second
+    frac, whole = math.modf(created)
+    micros = round(frac * 1e6)
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, micros - 1_000_000
+    elif micros < 0:
+        whole, micros = whole - 1, micros + 1_000_000
+    if whole != _second[0]:
+        _second = (whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{_second[1]}.{micros // 1000:03d}+00:00"
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": _stamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),

@@ -9,13 +9,15 @@ import io
 import json
 import logging
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
-from app.core.logging import PIPE_BUF, JsonFormatter, LineHandler, flush_logs
+from app.core.logging import PIPE_BUF, JsonFormatter, LineHandler, _stamp, flush_logs
 
 
 class CountingStream(io.StringIO):
@@ -152,3 +154,17 @@ async def test_flush_logs_writes_the_kept_lines(monkeypatch: pytest.MonkeyPatch)
     assert stream.getvalue() == ""
     flush_logs()
     assert _messages(stream) == ["request"]
+
+
+def test_a_lines_time_is_spelled_as_datetime_spells_it() -> None:
+    """The time stamp, formatted once a second, reads as datetime's own rounding and spelling
+    would: across second boundaries, at half microseconds, in random order."""
+    rng = random.Random(9)
+    instants = [0.0, 1.0, 1796601599.9999996, 1796601599.9995, 1796601599.0005, 1796601600.0]
+    instants += [rng.uniform(1.7e9, 1.9e9) for _ in range(50_000)]
+    instants += [
+        round(rng.uniform(1.7e9, 1.9e9), 3) + k * 5e-7 for k in (-1, 1) for _ in range(5_000)
+    ]
+    for created in instants:
+        expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+        assert _stamp(created) == expected, created
