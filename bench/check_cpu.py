@@ -14,11 +14,13 @@ figures, each tree's median, and each tree's median over the first tree's.
     .venv/bin/python bench/check_cpu.py --tree OLD --tree . --instructions 400 [--rounds 2]
 
 counts instead the server's user-space instructions per check (valgrind's callgrind, started
-with its counting off): the same figure on a quiet machine and a busy one, to within half a
-per cent, where CPU time moves by a tenth; the kernel's share (system calls) is not in it. Each
-tree's server is asked, one request after another, the single checks of 400 distinct valid
-numbers spread over the area codes of bench/mix.py's time zones (on no list), once to warm up
-(the calling-hours cache, the prepared statements), then again with the counting on.
+with its counting off; the kernel's share, system calls, is not in it). The rounds of one run
+agree to about 1% where CPU time moves by a tenth; separate runs of one tree have differed by
+up to 6% (the log's flushes and the timers follow the clock, which callgrind slows about 70
+times), so compare trees within one run. Each tree's server is asked, one request after
+another, the single checks of 400 distinct valid numbers in the contiguous US's area codes (on
+no list, in calling hours), once to warm up (the calling-hours cache, the prepared statements),
+then again with the counting on.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ def instructions(server: Callguard, token: str, numbers: list[int], out: Path) -
         found = re.search(r"^(?:summary|totals): (\d+)", dump.read_text(), re.M)
         if found:
             totals.append(int(found.group(1)))
+    if not totals:
+        raise RuntimeError(f"callgrind wrote no counts to {out}*")
     return max(totals) / len(numbers)
 
 
@@ -113,7 +117,8 @@ def main() -> None:
                         workers=1,
                         log_path=work / "serve.log",
                         tree=tree,
-                        env={"PYTHONHASHSEED": "0"},  # the same dict layouts every run
+                        # the same dict layouts every run, for the instruction counts
+                        env={"PYTHONHASHSEED": "0"} if args.instructions else None,
                         prefix=[*CALLGRIND, f"--callgrind-out-file={out}"]
                         if args.instructions
                         else None,

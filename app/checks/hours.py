@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from datetime import UTC, datetime, timezone, tzinfo
 
 import pytz
@@ -26,8 +27,9 @@ def _clocks(
     for name in zones:
         zone = pytz.timezone(name)
         offset = since.astimezone(zone).utcoffset()
-        changes = getattr(zone, "_utc_transition_times", ())  # naive UTC, as pytz keeps them
-        steady = offset is not None and not any(low < change < high for change in changes)
+        changes = getattr(zone, "_utc_transition_times", [])  # sorted naive UTC, as pytz keeps them
+        after = bisect.bisect_right(changes, low)  # the first change after `since`
+        steady = after == len(changes) or changes[after] >= high
         clocks.append((name, timezone(offset) if steady and offset is not None else zone))
     return tuple(clocks)
 
@@ -58,7 +60,9 @@ class HoursCache:
         until = cached.allowed_until
         if cached_snapshot is not snapshot or until is None or not since <= at < until:
             return None
-        # built field by field: dataclasses.replace inspects the fields on every call
+        # built field by field (dataclasses.replace inspects the fields on every call); a field
+        # added to either class must be added here (the equality tests in
+        # tests/checks/test_hours_cache.py compare every field with a fresh evaluation's)
         verdict = Verdict(
             allowed=cached.allowed,
             rule=cached.rule,
@@ -67,7 +71,9 @@ class HoursCache:
             local_times=tuple((name, at.astimezone(clock)) for name, clock in clocks),
             failed_zone=cached.failed_zone,
         )
-        return HoursDecision(hours.zones, hours.jurisdictions, verdict, hours.note)
+        return HoursDecision(
+            zones=hours.zones, jurisdictions=hours.jurisdictions, verdict=verdict, note=hours.note
+        )
 
     def put(
         self,

@@ -258,10 +258,10 @@ class CheckWriter:
 
     @staticmethod
     async def _prepare_meanwhile(
-        jobs: list[Job], sent: Awaitable[Any], stages: Stages | None
+        jobs: list[Job], look_up: Awaitable[Any], stages: Stages | None
     ) -> Any:
         """The lookup's rows, the deferred jobs' items made while PostgreSQL runs it."""
-        lookup = asyncio.ensure_future(sent)  # awaited, or cancelled and awaited, below
+        lookup = asyncio.ensure_future(look_up)  # awaited, or cancelled and awaited, below
         try:
             await asyncio.sleep(0)  # the lookup is sent: prepare while it runs
             await prepare(jobs)
@@ -292,13 +292,13 @@ class CheckWriter:
             tenants = sorted({tenant for _, _, tenant in valid if tenant is not None})
             scope = attempts_scope(jobs, decided_at)
             latest = furthest(jobs, decided_at)
-            sent = repository.look_up(raw, numbers, tenants, decided_at, latest, scope)
+            args = (raw, numbers, tenants, decided_at, latest, scope)
             if any(job.prepare is not None for job in jobs):
-                rows = await self._prepare_meanwhile(jobs, sent, stages)
+                rows = await self._prepare_meanwhile(jobs, repository.look_up(*args), stages)
             else:  # nothing to do meanwhile: no task for the lookup
                 if stages is not None:
                     stages.prepare_done()
-                rows = await sent
+                rows = await repository.look_up(*args)
         else:
             await prepare(jobs)
             if stages is not None:

@@ -120,8 +120,8 @@ def look_up(
     furthest: datetime,
     attempts: tuple[list[int], datetime, datetime],
 ) -> Awaitable[Any]:
-    """The batch's lookup, sent now; its rows when awaited. Entries are read at `now`, the
-    registry lists' freshness at `furthest` (the latest of now and the checks' `at`);
+    """The batch's lookup (sent once awaited, or run as a task); its rows. Entries are read at
+    `now`, the registry lists' freshness at `furthest` (the latest of now and the checks' `at`);
     `attempts` are the numbers to read attempts of (LOOKUP_CAPPED; none: LOOKUP) and the span
     of their `at` (jobs.attempts_scope)."""
     capped, start, end = attempts

@@ -50,6 +50,8 @@ def _time_prefix(ms: int) -> str:
     middle, low = divmod(low, 3844)
     first, second = divmod(middle, 3844)
     return _BASE62[high] + _PAIRS[first] + _PAIRS[second] + _PAIRS[low]
+
+
 _RUN = 62**3  # ids one call can make in order: the last three characters count up
 _RANDOM_CHARS = 16 - _TIME_CHARS - 3
 

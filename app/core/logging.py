@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
-_second: tuple[float, str] = (-1.0, "")  # the last second stamped, and its text
+_second: tuple[float, str] = (math.nan, "")  # the last second stamped, and its text
 
 
 def _stamp(created: float) -> str:
@@ -26,9 +26,10 @@ def _stamp(created: float) -> str:
         whole, micros = whole + 1, micros - 1_000_000
     elif micros < 0:
         whole, micros = whole - 1, micros + 1_000_000
-    if whole != _second[0]:
-        _second = (whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
-    return f"{_second[1]}.{micros // 1000:03d}+00:00"
+    second = _second  # read once: another thread may replace it meanwhile
+    if whole != second[0]:
+        second = _second = (whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{second[1]}.{micros // 1000:03d}+00:00"
 
 
 class JsonFormatter(logging.Formatter):

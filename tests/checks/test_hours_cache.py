@@ -102,17 +102,28 @@ async def test_cached_local_times_read_as_fresh_ones_across_clock_changes(app: F
 
 def test_a_span_across_a_clock_change_keeps_the_zone() -> None:
     """Over a span in which a zone's offset changes, its local times are read off the zone
-    itself, not the offset the span began with."""
-    before = datetime(
-        2026, 11, 1, 5, 0, tzinfo=UTC
-    )  # 01:00 EDT in New York; 06:00 UTC is 01:00 EST
-    after = before + timedelta(hours=3)
-    [(name, clock)] = _clocks(("America/New_York",), before, after)
-    assert name == "America/New_York"
-    assert clock is pytz.timezone("America/New_York")
-    [(_, steady)] = _clocks(("America/New_York",), after, after + timedelta(hours=12))
-    assert steady.utcoffset(None) == timedelta(hours=-5)
-    [(_, phoenix)] = _clocks(("America/Phoenix",), before, after)  # no daylight saving
+    itself; over a span without one, off the offset, and they read as the zone's own."""
+    new_york = pytz.timezone("America/New_York")
+    change = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)  # 02:00 EDT becomes 01:00 EST
+    hour = timedelta(hours=1)
+    spans = [
+        (change - hour, change + hour),  # across the change
+        (change, change + 12 * hour),  # from the instant it changes
+        (change - 12 * hour, change),  # up to it
+        (change + hour, change + 12 * hour),
+        (datetime(2026, 3, 8, 6, 59, tzinfo=UTC), datetime(2026, 3, 8, 7, 1, tzinfo=UTC)),
+    ]
+    steady = []
+    for since, until in spans:
+        [(name, clock)] = _clocks(("America/New_York",), since, until)
+        assert name == "America/New_York"
+        crossed = since < change < until or since < datetime(2026, 3, 8, 7, tzinfo=UTC) < until
+        assert (clock is new_york) == crossed, (since, until)
+        steady.append(clock is not new_york)
+        step = (until - since) / 50
+        for k in range(50):
+            at = since + k * step
+            assert at.astimezone(clock).isoformat() == at.astimezone(new_york).isoformat()
+    assert steady == [False, True, True, True, False]
+    [(_, phoenix)] = _clocks(("America/Phoenix",), change - hour, change + hour)  # no DST
     assert phoenix.utcoffset(None) == timedelta(hours=-7)
-    for at in (before, before + timedelta(minutes=90), after - timedelta(microseconds=1)):
-        assert at.astimezone(clock).isoformat() == at.astimezone(pytz.timezone(name)).isoformat()
