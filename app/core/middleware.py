@@ -112,8 +112,9 @@ class RequestContextMiddleware:
                     message["headers"] = [*headers, rid_header, NOSNIFF]
             await send(message)
 
-        fast = self.fast is not None and self.fast.wants(scope)  # never an upload route
-        limit = self.max_upload if not fast and self.upload_routes(scope) else self.max_body
+        fast = self.fast if self.fast is not None and self.fast.wants(scope) else None
+        # a request the fast path takes is never one of the upload routes
+        limit = self.max_upload if fast is None and self.upload_routes(scope) else self.max_body
         received = 0
 
         async def limited_receive() -> Message:
@@ -133,9 +134,9 @@ class RequestContextMiddleware:
                     details={"limit_bytes": limit},
                 )
                 await self._send_error(send_with_id, error, request_id)
-            elif fast and self.fast is not None:
+            elif fast is not None:
                 body = await _read_body(limited_receive)
-                if not await self.fast(scope, body, send_with_id):
+                if not await fast(scope, body, send_with_id):
                     await self.app(scope, _replay(body, receive), send_with_id)
             else:
                 await self.app(scope, limited_receive, send_with_id)
