@@ -4,8 +4,9 @@ many checks it holds. Both run on the driver's connection outside any transactio
 INSERT is one atomic statement that has committed (durably, with synchronous_commit on) when it
 returns; only then is each check's answer released (group commit). A big batch's lookup goes in
 parts on a second connection while its records are written (app/checks/split.py): still one
-write. A failure fails every check of the batch (503), except that a batch of several requests that fails on its data, not on the
-database, is retried one request at a time so one bad request cannot fail the others.
+write. A failure fails every check of the batch (503), except that a batch of several requests
+that fails on its data, not on the database, is retried one request at a time so one bad
+request cannot fail the others.
 """
 
 from __future__ import annotations

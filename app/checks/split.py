@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from app.checks import repository
-from app.checks.jobs import CheckUnavailable, Job, prepare, records
+from app.checks.jobs import CheckUnavailable, Job, Maker, records
 from app.checks.matching import KIND, matches
 from app.checks.outcome import Decided, Found
 from app.checks.slots import Lane, Slot
@@ -120,21 +120,22 @@ async def write(
     task = asyncio.create_task(
         _look_up_parts(helper, parts, futures, tenants, decided_at, furthest, scope)
     )
+    maker = Maker(jobs)
+    items = maker.items  # made part by part, while the parts are looked up and written
     try:
-        await prepare(jobs)  # the items, made while the first parts are looked up
+        await maker.until(bounds[1])
         if stages is not None:
-            stages.prepare_done()
-        items = [item for job in jobs for item in job.items]
+            stages.prepare_done()  # the first part's items
         first = await futures[0]
-        aging = _aging(first)
-        if aging:  # rare: the batch decided whole, as one lookup would have it
+        if _aging(first):  # rare: the batch decided whole, as one lookup would have it
+            await maker.until(size)
             rest = [row for future in futures[1:] for row in await future if row[KIND] != "aging"]
             heads = await whole(first + rest)
             await task
             return heads
         found: dict[int, Found] = matches(first, items, parts[0])[0]
         if stages is not None:
-            stages.lookup_done(len(items), len(first))
+            stages.lookup_done(size, len(first))
         heads = dict(lane.heads)
         hand_over = on_decided
         if stages is not None:
@@ -143,11 +144,14 @@ async def write(
                 stages.decide_done()
                 on_decided(results)
 
-        decided = records(items, found, decided_at, lane.id, heads, hand_over, {}, None)
+        # each item is taken when its record is due: made by then, as its part's rows are in
+        in_order = (items[i] for i in range(size))
+        decided = records(in_order, found, decided_at, lane.id, heads, hand_over, {}, None)
 
         async def streamed() -> AsyncIterator[tuple[Any, ...]]:
             for k in range(PARTS):
                 if k:
+                    await maker.until(bounds[k + 1])
                     rows = await futures[k]
                     if _aging(rows):
                         raise CheckUnavailable("a registry list's age changed during the batch")
