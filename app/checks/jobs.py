@@ -172,73 +172,31 @@ PREPARE_CHUNK = 500
 async def prepare(jobs: list[Job]) -> None:
     """Makes the items of deferred jobs, PREPARE_CHUNK at a time with the event loop let run in
     between; each valid number must be the one looked up for it."""
-    await Maker(jobs).until(sum(job.size for job in jobs))
-
-
-class Maker:
-    """Makes a batch's items in order up to a position at a time (a deferred job's as they are
-    needed; another job's are as they came), PREPARE_CHUNK at a time with the event loop let
-    run in between. A deferred job's item whose number is not the one looked up for it, or
-    whose attempts were not read though a cap applies, fails the batch (never decided
-    unlooked-up). `items` is every item made so far, in batch order; a job is given its items
-    once all are made."""
-
-    def __init__(self, jobs: list[Job]) -> None:
-        self.items: list[Prepared] = []
-        self._jobs = iter(jobs)
-        self._job: Job | None = None
-        self._made: Iterator[Prepared] | None = None
-        self._own: list[Prepared] = []  # the current deferred job's items so far
-        self._capped: set[int] = set()
-
-    async def until(self, bound: int) -> None:
-        """Make every item before position `bound`."""
-        while len(self.items) < bound:
-            if self._job is None:
-                job = next(self._jobs, None)
-                if job is None:
-                    return
-                if job.prepare is None or job.numbers is None:
-                    self.items += job.items
-                    continue
-                self._job, self._made, self._own = job, job.prepare(), []
-                self._capped = set(job.capped_numbers or ())
-            assert self._made is not None
-            chunk = list(islice(self._made, min(PREPARE_CHUNK, bound - len(self.items))))
-            self._check(chunk)
-            self._own += chunk
-            self.items += chunk
-            if not chunk or len(self._own) == len(self._job.numbers or ()):
-                self._finish()
+    for job in jobs:
+        if job.prepare is None or job.numbers is None:
+            continue
+        made = job.prepare()
+        items: list[Prepared] = []
+        while chunk := list(islice(made, PREPARE_CHUNK)):
+            items += chunk
             await asyncio.sleep(0)
-
-    def _check(self, chunk: list[Prepared]) -> None:
-        numbers = self._job.numbers if self._job is not None else None
-        assert numbers is not None
-        start = len(self._own)
-        if start + len(chunk) > len(numbers) or any(
+        numbers = job.numbers
+        if len(items) != len(numbers) or any(
             item.number is not None and item.number.as_int != number
-            for item, number in zip(chunk, numbers[start:], strict=False)
+            for item, number in zip(items, numbers, strict=False)
         ):
             raise CheckUnavailable("an item's number is not the one looked up")
+        capped = set(job.capped_numbers or ())
         if any(
-            item.capped and item.number is not None and item.number.as_int not in self._capped
-            for item in chunk
+            item.capped and item.number is not None and item.number.as_int not in capped
+            for item in items
         ):  # its attempts were not read: never decide a capped check without them
             raise CheckUnavailable("a capped item's attempts were not looked up")
-
-    def _finish(self) -> None:
-        job = self._job
-        assert job is not None
-        assert job.numbers is not None
-        if len(self._own) != len(job.numbers) or next(iter(self._made or ()), None) is not None:
-            raise CheckUnavailable("an item's number is not the one looked up")
-        job.items, job.prepare = self._own, None
-        self._job, self._made = None, None
+        job.items, job.prepare = items, None
 
 
 def records(
-    items: Iterable[Prepared],
+    items: list[Prepared],
     found: dict[int, Found],
     decided_at: datetime,
     lane: str,

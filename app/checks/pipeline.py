@@ -2,11 +2,9 @@
 busy goes into the next batch, which costs one lookup statement and one audit insert however
 many checks it holds. Both run on the driver's connection outside any transaction block, so the
 INSERT is one atomic statement that has committed (durably, with synchronous_commit on) when it
-returns; only then is each check's answer released (group commit). A big batch's lookup goes in
-parts on a second connection while its records are written (app/checks/split.py): still one
-write. A failure fails every check of the batch (503), except that a batch of several requests
-that fails on its data, not on the database, is retried one request at a time so one bad
-request cannot fail the others.
+returns; only then is each check's answer released (group commit). A failure fails every check
+of the batch (503), except that a batch of several requests that fails on its data, not on the
+database, is retried one request at a time so one bad request cannot fail the others.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.attempts import repository as attempts_repository
-from app.checks import repository, split
+from app.checks import repository
 from app.checks.freshness import screen
 from app.checks.jobs import (
     LOCK_CLASS,
@@ -70,7 +68,6 @@ class CheckWriter:
         self._ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._slot_states: list[Slot] = []
-        self._helper = split.Helper()  # a big batch's second connection (app/checks/split)
 
     def start(self) -> None:
         if self._tasks:
@@ -91,7 +88,7 @@ class CheckWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        for state in [*self._slot_states, self._helper.slot]:
+        for state in self._slot_states:
             await state.release(broken=False)
         self._slot_states = []
         fail(self._queue, "the service is stopping")
@@ -286,6 +283,7 @@ class CheckWriter:
         reservations: list[tuple[Any, ...]] | None,
         stages: Stages | None,
     ) -> dict[str | None, tuple[int, bytes]]:
+        found: dict[int, Found] = {}
         decided_at = datetime.now(UTC)  # entries expiring by now no longer match
         valid = numbers_of(jobs)
         rows: list[Any] = []
@@ -294,19 +292,6 @@ class CheckWriter:
             tenants = sorted({tenant for _, _, tenant in valid if tenant is not None})
             scope = attempts_scope(jobs, decided_at)
             latest = furthest(jobs, decided_at)
-            if reservations is None and self._may_split(jobs):
-                return await self._split(
-                    raw,
-                    lane,
-                    jobs,
-                    valid,
-                    (tenants, decided_at, latest, scope),
-                    on_decided,
-                    lambda rows: self._finish(
-                        raw, lane, jobs, rows, valid, decided_at, on_decided, None, stages
-                    ),
-                    stages,
-                )
             args = (raw, numbers, tenants, decided_at, latest, scope)
             if any(job.prepare is not None for job in jobs):
                 rows = await self._prepare_meanwhile(jobs, repository.look_up(*args), stages)
@@ -318,59 +303,6 @@ class CheckWriter:
             await prepare(jobs)
             if stages is not None:
                 stages.prepare_done()
-        return await self._finish(
-            raw, lane, jobs, rows, valid, decided_at, on_decided, reservations, stages
-        )
-
-    def _may_split(self, jobs: list[Job]) -> bool:
-        """Whether this batch's lookup goes in parts on the helper connection (app/checks/split):
-        big enough, the helper not lent to another batch, not on a test's one connection."""
-        return (
-            sum(job.size for job in jobs) >= split.SPLIT_FROM
-            and not self._helper.lent
-            and not self._database().shared_connection
-        )
-
-    async def _split(
-        self,
-        raw: Any,
-        lane: Lane,
-        jobs: list[Job],
-        valid: list[tuple[int, int, str | None]],
-        lookup: tuple[list[str], datetime, datetime, tuple[list[int], datetime, datetime]],
-        on_decided: Callable[[list[Decided]], None],
-        whole: split.Whole,
-        stages: Stages | None,
-    ) -> dict[str | None, tuple[int, bytes]]:
-        helper = self._helper
-        helper.lent = True
-        try:
-            conn = await helper.slot.hold(self._database())
-            try:
-                return await split.write(
-                    raw, conn, lane, jobs, valid, lookup, on_decided, whole, stages
-                )
-            except BaseException:
-                # its lookup may have been cut off mid-statement: a fresh connection next time
-                await asyncio.shield(helper.slot.release(broken=True))
-                raise
-        finally:
-            helper.lent = False
-
-    async def _finish(
-        self,
-        raw: Any,
-        lane: Lane,
-        jobs: list[Job],
-        rows: list[Any],
-        valid: list[tuple[int, int, str | None]],
-        decided_at: datetime,
-        on_decided: Callable[[list[Decided]], None],
-        reservations: list[tuple[Any, ...]] | None,
-        stages: Stages | None,
-    ) -> dict[str | None, tuple[int, bytes]]:
-        """Decide the batch's checks from its lookup's rows and write their records."""
-        found: dict[int, Found] = {}
         items = [item for job in jobs for item in job.items]
         warnings: dict[str | None, list[dict[str, Any]]] = {}
         if valid:

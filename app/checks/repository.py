@@ -138,20 +138,12 @@ async def write_records(raw: Any, records: Iterator[tuple[Any, ...]], count: int
     (about a third cheaper for thousands of rows, but more round trips). `records` is consumed
     as COPY sends it: checks are decided and hashed while PostgreSQL stores the first ones."""
     if count >= COPY_FROM:
-        await copy_records(raw, records)
+        await raw.copy_records_to_table("check_records", records=records, columns=list(COLUMNS))
     elif count:
         rows = [(*row[:HASHES], row[HASHES].hex(), row[HASHES + 1].hex()) for row in records]
         # instants spelled as the chain hashes them (any offset, a naive or subclassed datetime)
         text = orjson.dumps(rows, option=orjson.OPT_PASSTHROUGH_DATETIME, default=utc_isoformat)
         await raw.execute(INSERT, text.decode())
-
-
-async def copy_records(
-    raw: Any, records: Iterator[tuple[Any, ...]] | AsyncIterator[tuple[Any, ...]]
-) -> None:
-    """Records, rows of COLUMNS, in one binary COPY, sent as `records` yields them (an async
-    iterator may wait between rows: app/checks/split.py)."""
-    await raw.copy_records_to_table("check_records", records=records, columns=list(COLUMNS))
 
 
 @dataclass(frozen=True, slots=True)
