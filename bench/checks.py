@@ -378,8 +378,12 @@ class Lookups:
     @classmethod
     async def open(cls, dsn: str, capped: str) -> Lookups:
         conn = await asyncpg.connect(dsn)
-        await conn.execute("SET plan_cache_mode = force_generic_plan")
-        return cls(conn, await conn.fetchval("SELECT id FROM tenants LIMIT 1"), capped)
+        try:
+            await conn.execute("SET plan_cache_mode = force_generic_plan")
+            return cls(conn, await conn.fetchval("SELECT id FROM tenants LIMIT 1"), capped)
+        except BaseException:
+            await conn.close()
+            raise
 
     async def time(self, picked: list[int]) -> float:
         at = datetime.fromisoformat(BODY["at"].replace("Z", "+00:00"))
@@ -407,6 +411,7 @@ class Lookups:
 
 
 async def time_lookups(dsn: str, batches: list[list[int]], capped: str) -> list[float]:
+    """The lookup alone for each of these batches' numbers, one after another (Lookups)."""
     lookups = await Lookups.open(dsn, capped)
     try:
         return [await lookups.time(picked) for picked in batches]
@@ -426,19 +431,16 @@ def time_in_turn(
     turn: the two halves of the ratio measured at the same warmth of PostgreSQL's and the
     kernel's caches (timed one after the other, the lookups found the caches the batches had
     warmed: on a slow VM the batches were still getting faster at their twentieth)."""
-    loop = asyncio.new_event_loop()
-    try:
-        lookups = loop.run_until_complete(Lookups.open(dsn, capped))
+    with asyncio.Runner() as runner:  # its loop runs only for each lookup, between batches
+        lookups = runner.run(Lookups.open(dsn, capped))
         try:
             with _batch_client(token) as client:
                 timed = []
                 for picked, other in zip(batches, others, strict=True):
                     batch = _time_batch(client, picked, reserve)
-                    timed.append((batch, loop.run_until_complete(lookups.time(other))))
+                    timed.append((batch, runner.run(lookups.time(other))))
         finally:
-            loop.run_until_complete(lookups.conn.close())
-    finally:
-        loop.close()
+            runner.run(lookups.conn.close())
     return [batch for batch, _ in timed], [lookup for _, lookup in timed]
 
 
