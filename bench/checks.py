@@ -48,8 +48,8 @@ from app.areacodes.data import load_area_codes
 from app.auth import service as auth_service
 from app.auth.principal import Scope
 from app.auth.schemas import ApiKeyIn
+from app.checks import repository
 from app.checks.matching import KIND
-from app.checks.repository import LOOKUP, LOOKUP_CAPPED
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.embedded import EmbeddedPostgres
@@ -374,20 +374,20 @@ class Lookups:
             for npa, code in load_area_codes().items()
             if f"{code.country}-{code.region}" in load_frequency_caps()
         }
+        at = datetime.fromisoformat(BODY["at"].replace("Z", "+00:00"))
+        self.span = (at - timedelta(hours=168 if capped == "all" else 24), at + LOOKAHEAD)
 
     @classmethod
     async def open(cls, dsn: str, capped: str) -> Lookups:
         conn = await asyncpg.connect(dsn)
         try:
-            await conn.execute("SET plan_cache_mode = force_generic_plan")
+            await repository.prefer_generic_plans(conn)  # as the writer's slots do
             return cls(conn, await conn.fetchval("SELECT id FROM tenants LIMIT 1"), capped)
         except BaseException:
             await conn.close()
             raise
 
     async def time(self, picked: list[int]) -> float:
-        at = datetime.fromisoformat(BODY["at"].replace("Z", "+00:00"))
-        span = (at - timedelta(hours=168 if self.capped == "all" else 24), at + LOOKAHEAD)
         numbers = sorted(picked)
         attempts = (
             numbers
@@ -398,12 +398,8 @@ class Lookups:
         )
         started = time.perf_counter()
         now = datetime.now(UTC)
-        if attempts:
-            rows = await self.conn.fetch(
-                LOOKUP_CAPPED, numbers, [self.tenant], now, now, span[0], span[1], attempts
-            )
-        else:
-            rows = await self.conn.fetch(LOOKUP, numbers, [self.tenant], now, now)
+        scope = (attempts, *self.span)  # the service's own choice of statement and arguments
+        rows = await repository.look_up(self.conn, numbers, [self.tenant], now, now, scope)
         seconds = time.perf_counter() - started
         listed = [row for row in rows if row[KIND] in LIST_KINDS]
         assert len(listed) == len(numbers) // 2  # half of each batch is on the list
