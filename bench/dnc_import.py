@@ -40,7 +40,7 @@ from app.dnc.models import compact_layout
 from app.uploads.importer import run_upload
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import numbers_in
+from harness import cpu_model, numbers_in
 
 
 def random_numbers(count: int, seed: int) -> list[int]:
@@ -186,7 +186,8 @@ async def bench(dsn: str, rows: int, repeat: int, work: Path, kind: str) -> None
     b, a, r = (statistics.median(x) for x in (baseline, append, replace))
     print()
     print(
-        f"Machine: {platform.node()} ({os.cpu_count()} cores), PostgreSQL {version}, "
+        f"Machine: {platform.node()} ({cpu_model()}, {os.cpu_count()} cores), "
+        f"PostgreSQL {version}, "
         f"{rows:,} rows into a list of kind {kind}, median of {repeat}"
     )
     print()

@@ -350,10 +350,30 @@ def provenance(dsn: str | None) -> list[str]:
     memory = psutil.virtual_memory().total / 2**30
     return [
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"- Machine: {platform.node()}, {os.cpu_count()} cores, {memory:.0f} GiB RAM, "
-        f"load average {load} at the end",
+        f"- Machine: {platform.node()}, {cpu_model()}, {os.cpu_count()} cores, "
+        f"{memory:.0f} GiB RAM, load average {load} at the end",
         f"- Python {platform.python_version()}, PostgreSQL {version} (embedded, owned by the "
         "drill, reached with DATABASE_URL)",
         f"- Commit: `{commit.split(' ', 1)[0]}`"
         + (" with uncommitted changes under app/ or migrations/" if dirty else ""),
     ]
+
+
+def cpu_model() -> str:
+    """The processor as the kernel reports it, with its family and model (a VM may show only
+    the vendor's line name): ratios differ from one CPU to another (docs/BENCHMARKS.md, issue
+    22, ninth round), so every result names it. "?" when the kernel does not say."""
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                key, _, value = line.partition(":")
+                if not key.strip():
+                    break  # the first processor's block is enough
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        return platform.processor() or "?"
+    name = fields.get("model name", platform.processor() or "?")
+    if "cpu family" in fields and "model" in fields:
+        name += f" (family {fields['cpu family']}, model {fields['model']})"
+    return name
