@@ -181,6 +181,56 @@ async def test_every_tenants_walk_in_pages_counts_every_record_once(
     )
 
 
+async def _every_page(
+    client: httpx.AsyncClient, headers: dict[str, str], **params: str
+) -> list[dict[str, str]]:
+    """Every page of the audit listing, seven records a page, concatenated (at most 100 pages:
+    a cursor that does not move on fails rather than loops)."""
+    listed: list[dict[str, str]] = []
+    cursor: str | None = None
+    for _ in range(100):
+        query = {**params, "limit": "7", **({"cursor": cursor} if cursor else {})}
+        page = await client.get("/v1/audit/checks", params=query, headers=headers)
+        assert page.status_code == 200, page.text
+        listed += page.json()["data"]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            return listed
+    raise AssertionError("the listing did not end within 100 pages")
+
+
+async def test_every_tenants_pages_merge_each_owners_records_newest_first(
+    client: httpx.AsyncClient, admin: dict[str, str], connection: AsyncConnection
+) -> None:
+    """A platform key's listing merges each tenant's and the platform's own records: every
+    record once, in the order of one sort of them all, however the pages fall."""
+    owners = [(await tenant_with_key(client, admin))[1] for _ in range(3)]
+    for headers in owners[:2]:
+        await _records(client, headers)
+    shared = "+14155550100"  # one number checked by every owner, the platform too
+    for headers in [*owners, admin]:
+        answer = await client.post("/v1/checks", json={"to": shared}, headers=headers)
+        assert _recorded(answer)
+    listed = await _every_page(client, admin)
+    expected = (
+        await connection.execute(
+            text('SELECT id FROM check_records ORDER BY decided_at DESC, id COLLATE "C" DESC')
+        )
+    ).scalars()
+    assert [record["check_id"] for record in listed] == list(expected)
+    assert len({record["tenant_id"] for record in listed}) == 4  # three tenants, the platform
+    one_number = await _every_page(client, admin, phone=shared)
+    assert [record["check_id"] for record in one_number] == [
+        record["check_id"] for record in listed if record["phone"] == shared
+    ]
+    assert len(one_number) == 4
+    # a filter the owners' indexes do not order: the same records as filtering the whole list
+    allowed = await _every_page(client, admin, outcome="allowed")
+    assert [record["check_id"] for record in allowed] == [
+        record["check_id"] for record in listed if record["outcome"] == "allowed"
+    ]
+
+
 async def test_a_tenants_csv_export_in_pages_has_every_match_once_newest_first(
     client: httpx.AsyncClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
