@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import re
 import signal
@@ -61,7 +60,7 @@ from app.rules.engine import LOOKAHEAD
 sys.path.insert(0, str(Path(__file__).parent))
 import mix
 from dnc_import import random_numbers
-from harness import cpu_model, load_global_list, serve_env
+from harness import load_global_list, machine, serve_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 8731
@@ -645,8 +644,7 @@ def report(
     print()
     server_version = asyncio.run(version())
     print(
-        f"Machine: {platform.node()} ({cpu_model()}, {os.cpu_count()} cores), "
-        f"PostgreSQL {server_version}, "
+        f"Machine: {machine()}, PostgreSQL {server_version}, "
         f"global {args.kind} list of {args.list_rows:,} numbers, {args.consents:,} consents, "
         f"{args.attempts:,} attempts, {args.optouts:,} opt-outs"
         + (", tenant caps on every number" if args.policy_caps else "")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -40,7 +39,7 @@ from app.dnc.models import compact_layout
 from app.uploads.importer import run_upload
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import cpu_model, numbers_in
+from harness import machine, numbers_in
 
 
 def random_numbers(count: int, seed: int) -> list[int]:
@@ -186,8 +185,7 @@ async def bench(dsn: str, rows: int, repeat: int, work: Path, kind: str) -> None
     b, a, r = (statistics.median(x) for x in (baseline, append, replace))
     print()
     print(
-        f"Machine: {platform.node()} ({cpu_model()}, {os.cpu_count()} cores), "
-        f"PostgreSQL {version}, "
+        f"Machine: {machine()}, PostgreSQL {version}, "
         f"{rows:,} rows into a list of kind {kind}, median of {repeat}"
     )
     print()

@@ -350,8 +350,7 @@ def provenance(dsn: str | None) -> list[str]:
     memory = psutil.virtual_memory().total / 2**30
     return [
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"- Machine: {platform.node()}, {cpu_model()}, {os.cpu_count()} cores, "
-        f"{memory:.0f} GiB RAM, load average {load} at the end",
+        f"- Machine: {machine()}, {memory:.0f} GiB RAM, load average {load} at the end",
         f"- Python {platform.python_version()}, PostgreSQL {version} (embedded, owned by the "
         "drill, reached with DATABASE_URL)",
         f"- Commit: `{commit.split(' ', 1)[0]}`"
@@ -361,8 +360,9 @@ def provenance(dsn: str | None) -> list[str]:
 
 def cpu_model() -> str:
     """The processor as the kernel reports it, with its family and model (a VM may show only
-    the vendor's line name): ratios differ from one CPU to another (docs/BENCHMARKS.md, issue
-    22, ninth round), so every result names it. "?" when the kernel does not say."""
+    the vendor's line name; an ARM kernel gives its implementer and part instead): ratios
+    differ from one CPU to another (docs/BENCHMARKS.md, issue 22, ninth round), so every
+    result names it. "?" when the kernel does not say."""
     fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:
@@ -373,7 +373,14 @@ def cpu_model() -> str:
                 fields.setdefault(key.strip(), value.strip())
     except OSError:
         return platform.processor() or "?"
-    name = fields.get("model name", platform.processor() or "?")
+    name = fields.get("model name") or platform.processor() or platform.machine() or "?"
     if "cpu family" in fields and "model" in fields:
         name += f" (family {fields['cpu family']}, model {fields['model']})"
+    elif "CPU implementer" in fields and "CPU part" in fields:
+        name += f" (implementer {fields['CPU implementer']}, part {fields['CPU part']})"
     return name
+
+
+def machine() -> str:
+    """The results' machine line: host, processor and cores."""
+    return f"{platform.node()} ({cpu_model()}, {os.cpu_count()} cores)"

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -182,14 +184,14 @@ async def test_every_tenants_walk_in_pages_counts_every_record_once(
 
 
 async def _every_page(
-    client: httpx.AsyncClient, headers: dict[str, str], **params: str
+    client: httpx.AsyncClient, headers: dict[str, str], limit: int = 7, **params: str
 ) -> list[dict[str, str]]:
-    """Every page of the audit listing, seven records a page, concatenated (at most 100 pages:
-    a cursor that does not move on fails rather than loops)."""
+    """Every page of the audit listing, `limit` records a page, concatenated (at most 100
+    pages: a cursor that does not move on fails rather than loops)."""
     listed: list[dict[str, str]] = []
     cursor: str | None = None
     for _ in range(100):
-        query = {**params, "limit": "7", **({"cursor": cursor} if cursor else {})}
+        query = {**params, "limit": str(limit), **({"cursor": cursor} if cursor else {})}
         page = await client.get("/v1/audit/checks", params=query, headers=headers)
         assert page.status_code == 200, page.text
         listed += page.json()["data"]
@@ -199,19 +201,43 @@ async def _every_page(
     raise AssertionError("the listing did not end within 100 pages")
 
 
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 async def test_every_tenants_pages_merge_each_owners_records_newest_first(
-    client: httpx.AsyncClient, admin: dict[str, str], connection: AsyncConnection
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    connection: AsyncConnection,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A platform key's listing merges each tenant's and the platform's own records: every
-    record once, in the order of one sort of them all, however the pages fall."""
+    record once, in the order of one sort of them all, however the pages fall, with records of
+    several owners decided at the same instant (one batch of the writer holds them all)."""
+    merged = []
+    build = repository._every_owners_page
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        merged.append(args)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(repository, "_every_owners_page", spy)
     owners = [(await tenant_with_key(client, admin))[1] for _ in range(3)]
     for headers in owners[:2]:
         await _records(client, headers)
-    shared = "+14155550100"  # one number checked by every owner, the platform too
-    for headers in [*owners, admin]:
-        answer = await client.post("/v1/checks", json={"to": shared}, headers=headers)
-        assert _recorded(answer)
+    shared = "+14155550100"  # one number checked by every owner, the platform too, together
+    for headers in [*owners, admin]:  # one at a time first: each key then known to the app
+        assert _recorded(await client.post("/v1/checks", json={"to": shared}, headers=headers))
+    for _ in range(2):
+        answers = await asyncio.gather(
+            *(
+                client.post("/v1/checks", json={"to": shared}, headers=headers)
+                for headers in [*owners, admin]
+            )
+        )
+        assert all(_recorded(answer) for answer in answers)
     listed = await _every_page(client, admin)
+    assert merged, "the merged page was not the one read"
     expected = (
         await connection.execute(
             text('SELECT id FROM check_records ORDER BY decided_at DESC, id COLLATE "C" DESC')
@@ -219,13 +245,27 @@ async def test_every_tenants_pages_merge_each_owners_records_newest_first(
     ).scalars()
     assert [record["check_id"] for record in listed] == list(expected)
     assert len({record["tenant_id"] for record in listed}) == 4  # three tenants, the platform
-    one_number = await _every_page(client, admin, phone=shared)
-    assert [record["check_id"] for record in one_number] == [
-        record["check_id"] for record in listed if record["phone"] == shared
+    owners_at = {}
+    for record in listed:
+        owners_at.setdefault(record["decided_at"], set()).add(record["tenant_id"])
+    assert any(len(tenants) > 1 for tenants in owners_at.values()), "no instant shared"
+    for limit in (3, 7):
+        one_number = await _every_page(client, admin, limit, phone=shared)
+        assert [record["check_id"] for record in one_number] == [
+            record["check_id"] for record in listed if record["phone"] == shared
+        ]
+        assert len(one_number) == 12
+    instants = sorted({_instant(record["decided_at"]) for record in listed})
+    since = instants[len(instants) // 2]
+    recent = await _every_page(client, admin, 5, since=since.isoformat())
+    assert [record["check_id"] for record in recent] == [
+        record["check_id"] for record in listed if _instant(record["decided_at"]) >= since
     ]
-    assert len(one_number) == 4
-    # a filter the owners' indexes do not order: the same records as filtering the whole list
+    assert 0 < len(recent) < len(listed)
+    # a filter the owners' indexes do not order: the one sort, the same records
+    merged.clear()
     allowed = await _every_page(client, admin, outcome="allowed")
+    assert not merged
     assert [record["check_id"] for record in allowed] == [
         record["check_id"] for record in listed if record["outcome"] == "allowed"
     ]
