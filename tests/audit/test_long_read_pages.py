@@ -214,7 +214,7 @@ async def test_every_tenants_pages_merge_each_owners_records_newest_first(
     """A platform key's listing merges each tenant's and the platform's own records: every
     record once, in the order of one sort of them all, however the pages fall, with records of
     several owners decided at the same instant (one batch of the writer holds them all)."""
-    merged = []
+    merged: list[tuple[Any, ...]] = []
     build = repository._every_owners_page
 
     def spy(*args: Any, **kwargs: Any) -> Any:
@@ -245,7 +245,7 @@ async def test_every_tenants_pages_merge_each_owners_records_newest_first(
     ).scalars()
     assert [record["check_id"] for record in listed] == list(expected)
     assert len({record["tenant_id"] for record in listed}) == 4  # three tenants, the platform
-    owners_at = {}
+    owners_at: dict[str, set[str | None]] = {}
     for record in listed:
         owners_at.setdefault(record["decided_at"], set()).add(record["tenant_id"])
     assert any(len(tenants) > 1 for tenants in owners_at.values()), "no instant shared"
