@@ -60,7 +60,7 @@ from app.rules.engine import LOOKAHEAD
 sys.path.insert(0, str(Path(__file__).parent))
 import mix
 from dnc_import import random_numbers
-from harness import load_global_list, machine, serve_env
+from harness import load_global_list, machine, serve_command, serve_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 8731
@@ -174,9 +174,7 @@ def callguard_server(
 ) -> Server:
     """`settings`: more of callguard's environment variables (CALLGUARD_…); `tree`: the
     checkout whose code to serve (default this one; another commit's worktree, for A/B)."""
-    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(PORT)]
-    env = serve_env(dsn, state, settings, tree)
-    return Server([*command, "--workers", str(workers)], env, tree or ROOT)
+    return Server(serve_command(PORT, workers), serve_env(dsn, state, settings, tree), tree or ROOT)
 
 
 async def admin_secret(dsn: str) -> str:

@@ -177,6 +177,13 @@ def serve_env(
     return served
 
 
+def serve_command(port: int, workers: int) -> list[str]:
+    """`callguard serve` on this port with this many workers, as every bench starts it (the
+    environment from `serve_env`, the working directory the tree to serve)."""
+    serve = [sys.executable, "-m", "app.cli", "serve"]
+    return [*serve, "--port", str(port), "--workers", str(workers)]
+
+
 class Callguard:
     """`callguard serve` in a process group of its own, logging to a file (appended across
     restarts). Stopped with SIGTERM, or killed with SIGKILL to the whole group."""
@@ -208,8 +215,7 @@ class Callguard:
     def start(self, timeout_s: float = 90) -> float:
         """Start and wait until /readyz answers 200; the seconds that took."""
         assert self.process is None or self.process.poll() is not None, "already running"
-        command = [*self.prefix, sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)]
-        command += ["--workers", str(self.workers)]
+        command = [*self.prefix, *serve_command(self.port, self.workers)]
         started = time.monotonic()
         with self.log_path.open("ab") as out:
             out.write(f"\n==== start {self.starts + 1} at {datetime.now(UTC)} ====\n".encode())

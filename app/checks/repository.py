@@ -212,9 +212,8 @@ def _every_owners_page(
     would cost every check's write), and one ORDER BY over them all sorted every record of
     every month for each page: 1.5-2.0 s at 4.8 million records of 50 tenants. This costs a few
     index descents per owner and month, and up to `limit` rows per owner, instead (16-26 ms
-    there, pages of 101). The owners are found in the records
-    themselves (a skip scan of the index's first column), so no record is missed, whatever the
-    tenants table holds.
+    there, pages of 101). The owners are found in the records themselves (a skip scan of the
+    index's first column), so no record is missed, whatever the tenants table holds.
 
     Not for a filter on outcome, error or key: an owner with no match would be walked to its
     first record in index order, slower than the one sort when the filter matches little (5.5
