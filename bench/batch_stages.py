@@ -25,8 +25,9 @@ With `--index-ab NAME` (a plain index, not one behind a constraint), each round 
 with that index of check_records and without it (dropped, then made again), the two taking turns
 at going first (each run adds records); with `--instead SQL`, other indexes made in its place
 rather than none (e.g. a narrower key for the same reads). Each run also times the walk of the
-tenant's chains (verification's app/checks/repository.chain_rows, under the service's statement
-timeout) to its last row, per record read ("inf": the database gave up, verification's 503).
+tenant's chains (verification's app/checks/repository/trail.chain_rows, under the service's
+statement timeout) to its last row, per record read ("inf": the database gave up, verification's
+503).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from checks import PORT, batch_bodies, load_bench_data, time_batches, time_lookups
 from harness import Callguard, log, postgres_cpu
 
-from app.checks.repository import COLUMNS, chain_rows
+from app.checks.repository import COLUMNS
+from app.checks.repository.trail import chain_rows
 from app.checks.slots import Lane
 from app.core.config import Settings
 from app.core.db import Database, is_unavailable
@@ -237,7 +239,7 @@ async def time_record_writes(dsn: str, times: int) -> list[float]:
 
 
 async def time_chain_walk(dsn: str) -> float:
-    """The walk verification makes (app/checks/repository.chain_rows, with the service's
+    """The walk verification makes (app/checks/repository/trail.chain_rows, with the service's
     statement timeout) over the bench tenant's records, read to the end: µs a record, or
     infinity when the database gave up (verification would answer 503)."""
     database = Database.from_url(dsn, Settings(database_url=dsn))

@@ -1,6 +1,7 @@
 """`make lint`: SQL lives in repositories. Refuses SQL text, and SQLAlchemy's query builders,
-in any module of app/ but a feature's `repository.py` or `models.py` (its tables' DDL) and the
-listed exceptions; migrations/ is not app/. Prints each finding; exit 1 if any.
+in any module of app/ but a feature's `repository.py` (or the modules of a `repository` package)
+or `models.py` (its tables' DDL) and the listed exceptions; migrations/ is not app/. Prints each
+finding; exit 1 if any.
 
     python scripts/check_sql.py [ROOT]
 """
@@ -53,7 +54,8 @@ def main() -> int:
     problems = []
     for path in sorted((root / "app").rglob("*.py")):
         relative = path.relative_to(root).as_posix()
-        if path.name in ALLOWED_NAMES or relative in EXCEPTIONS:
+        in_repository = path.parent.name == "repository"  # a repository split in modules
+        if path.name in ALLOWED_NAMES or in_repository or relative in EXCEPTIONS:
             continue
         problems += findings(path, root)
     for problem in problems:

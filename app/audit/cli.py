@@ -8,7 +8,7 @@ import sys
 
 from app.audit import service
 from app.auth import service as auth_service
-from app.checks.repository import CheckFilter
+from app.checks.repository.trail import CheckFilter
 from app.core.commands import CommandFailed, instant
 from app.core.config import Settings
 from app.core.db import Database

@@ -9,7 +9,7 @@ from app.auth.dependencies import require
 from app.auth.errors import AUTH_ERRORS
 from app.auth.principal import Principal, Scope
 from app.auth.routing import make_v1_router
-from app.checks.repository import CheckFilter
+from app.checks.repository.trail import CheckFilter
 from app.core.dependencies import LongReadsDep, ReadDatabaseDep, ReadSessionDep, SessionDep
 from app.core.errors import NotFound
 from app.core.longreads import LongReadsBusy

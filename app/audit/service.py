@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.errors import CheckNotFound
 from app.audit.schemas import Counts
-from app.checks import repository as checks
 from app.checks import service as checks_service
-from app.checks.repository import CheckFilter
+from app.checks.repository import trail as checks
+from app.checks.repository.trail import CheckFilter
 from app.core.csvcells import inert
 from app.core.db import Database
 from app.core.errors import ValidationFailed

@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.callingrules.decide import HoursDecision, decide_hours
 from app.callingrules.service import allows_stale_registry, tenant_caps
-from app.checks import chain, repository
+from app.checks import chain
 from app.checks.hours import HoursCache
 from app.checks.jobs import Deferred
 from app.checks.outcome import SUMMARY_KEYS, Decided, Prepared, attempts_span, batch_item
 from app.checks.pipeline import CheckWriter
+from app.checks.repository import trail
 from app.core import gcpause
 from app.core.errors import ValidationFailed
 from app.core.ids import new_record_ids
@@ -361,7 +362,7 @@ async def verify_chains(
     expected_seq = 1
     prev = chain.GENESIS
     head: tuple[datetime, str, bytes] | None = None
-    async for rows in repository.chain_rows(session, tenant_id, every_tenant=every_tenant):
+    async for rows in trail.chain_rows(session, tenant_id, every_tenant=every_tenant):
         for row in rows:
             records += 1
             tenants.add(row["tenant_id"])

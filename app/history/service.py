@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.checks import repository as checks
+from app.checks.repository import trail as checks
 from app.consents import service as consents
 from app.consents.schemas import ConsentOut
 from app.core.pagination import PageRequest, cut_page

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.checks import repository
 from app.checks.models import check_records
+from app.checks.repository import trail
 from tests.audit.test_audit import INSIDE
 from tests.helpers import tenant_with_key
 from tests.workers import Workers, client_of
@@ -71,7 +71,7 @@ async def test_a_tenants_chains_verify_across_page_boundaries(
     connection: AsyncConnection,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(repository, "CHAIN_PAGE", PAGE)
+    monkeypatch.setattr(trail, "CHAIN_PAGE", PAGE)
     tenant_id, headers = await tenant_with_key(client, admin)
     made = await _records(client, headers)
     order = await _chain_order(connection, tenant_id)
@@ -117,7 +117,7 @@ async def test_a_second_record_at_a_pages_last_position_is_found(
 ) -> None:
     """A forged copy of a record (a new id, the same lane and place in it, the same hashes)
     placed where a page ends: nothing makes the place unique, so the walk must read it."""
-    monkeypatch.setattr(repository, "CHAIN_PAGE", PAGE)
+    monkeypatch.setattr(trail, "CHAIN_PAGE", PAGE)
     tenant_id, headers = await tenant_with_key(client, admin)
     made = await _records(client, headers)
     original = (await _chain_order(connection, tenant_id))[PAGE - 1][0]
@@ -159,7 +159,7 @@ async def test_every_tenants_walk_in_pages_counts_every_record_once(
     assert _recorded(platform)
     whole = (await client.get("/v1/audit/verify", headers=admin)).json()
     # pages shorter than one of these tenants' thirty records: boundaries between tenants too
-    monkeypatch.setattr(repository, "CHAIN_PAGE", 29)
+    monkeypatch.setattr(trail, "CHAIN_PAGE", 29)
     paged = (await client.get("/v1/audit/verify", headers=admin)).json()
     assert paged == whole
     counted = (
@@ -215,13 +215,13 @@ async def test_every_tenants_pages_merge_each_owners_records_newest_first(
     record once, in the order of one sort of them all, however the pages fall, with records of
     several owners decided at the same instant (one batch of the writer holds them all)."""
     merged: list[tuple[Any, ...]] = []
-    build = repository._every_owners_page
+    build = trail._every_owners_page
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         merged.append(args)
         return build(*args, **kwargs)
 
-    monkeypatch.setattr(repository, "_every_owners_page", spy)
+    monkeypatch.setattr(trail, "_every_owners_page", spy)
     owners = [(await tenant_with_key(client, admin))[1] for _ in range(3)]
     for headers in owners[:2]:
         await _records(client, headers)
@@ -286,7 +286,7 @@ async def test_a_tenants_csv_export_in_pages_has_every_match_once_newest_first(
         if cursor is None:
             break
     assert len(listed) == made
-    monkeypatch.setattr(repository, "STREAM_ROWS", PAGE)
+    monkeypatch.setattr(trail, "STREAM_ROWS", PAGE)
     csv_headers = {**headers, "Accept": "text/csv"}
     exported = await client.get("/v1/audit/checks", headers=csv_headers)
     assert exported.status_code == 200
@@ -320,8 +320,8 @@ async def test_pages_from_one_snapshot_on_a_live_app(
 ) -> None:
     """As in production: the app's own connections (no test transaction around them), so the
     walk and the export run in their REPEATABLE READ snapshot, page after page."""
-    monkeypatch.setattr(repository, "CHAIN_PAGE", PAGE)
-    monkeypatch.setattr(repository, "STREAM_ROWS", PAGE)
+    monkeypatch.setattr(trail, "CHAIN_PAGE", PAGE)
+    monkeypatch.setattr(trail, "STREAM_ROWS", PAGE)
     app, _, admin, _ = workers
     async with client_of(app) as client:
         _, headers = await tenant_with_key(client, admin)

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from starlette.types import Message
 
 from app.audit.service import stream_csv
-from app.checks.repository import CheckFilter
+from app.checks.repository.trail import CheckFilter
 from app.core.config import Settings
 from app.core.csvcells import inert
 from app.core.db import Database
