@@ -276,15 +276,7 @@ async def test_a_tenants_csv_export_in_pages_has_every_match_once_newest_first(
 ) -> None:
     _, headers = await tenant_with_key(client, admin)
     made = await _records(client, headers)
-    listed: list[dict[str, str]] = []
-    cursor: str | None = None
-    while True:
-        params = {"limit": "7", **({"cursor": cursor} if cursor else {})}
-        page = (await client.get("/v1/audit/checks", params=params, headers=headers)).json()
-        listed += page["data"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    listed = await _every_page(client, headers)
     assert len(listed) == made
     monkeypatch.setattr(trail, "STREAM_ROWS", PAGE)
     csv_headers = {**headers, "Accept": "text/csv"}
