@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.checks.models import check_records
+from app.checks.repository import owners as every_owner
 from app.checks.repository import trail
 from tests.audit.test_audit import INSIDE
 from tests.helpers import tenant_with_key
@@ -205,23 +206,31 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+@pytest.mark.parametrize("merge", [True, False], ids=["merged", "sorted"])
 async def test_every_tenants_pages_merge_each_owners_records_newest_first(
     client: httpx.AsyncClient,
     admin: dict[str, str],
     connection: AsyncConnection,
     monkeypatch: pytest.MonkeyPatch,
+    merge: bool,
 ) -> None:
-    """A platform key's listing merges each tenant's and the platform's own records: every
+    """A platform key's listing merges each tenant's and the platform's own records (or, when
+    the catalog's estimates say the owners are many for the records, sorts them all): every
     record once, in the order of one sort of them all, however the pages fall, with records of
-    several owners decided at the same instant (one batch of the writer holds them all)."""
+    several owners decided at the same instant (one batch of the writer holds them all). Pages
+    shorter than the owners are many take the merge's bound (its newest heads)."""
     merged: list[tuple[Any, ...]] = []
-    build = trail._every_owners_page
+    build = every_owner.every_owners_page
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         merged.append(args)
         return build(*args, **kwargs)
 
-    monkeypatch.setattr(trail, "_every_owners_page", spy)
+    async def chosen(session: Any) -> bool:
+        return merge
+
+    monkeypatch.setattr(every_owner, "every_owners_page", spy)
+    monkeypatch.setattr(every_owner, "merge_pays", chosen)
     owners = [(await tenant_with_key(client, admin))[1] for _ in range(3)]
     for headers in owners[:2]:
         await _records(client, headers)
@@ -237,7 +246,7 @@ async def test_every_tenants_pages_merge_each_owners_records_newest_first(
         )
         assert all(_recorded(answer) for answer in answers)
     listed = await _every_page(client, admin)
-    assert merged, "the merged page was not the one read"
+    assert bool(merged) is merge, "the merged page was not the one chosen"
     expected = (
         await connection.execute(
             text('SELECT id FROM check_records ORDER BY decided_at DESC, id COLLATE "C" DESC')
@@ -249,7 +258,9 @@ async def test_every_tenants_pages_merge_each_owners_records_newest_first(
     for record in listed:
         owners_at.setdefault(record["decided_at"], set()).add(record["tenant_id"])
     assert any(len(tenants) > 1 for tenants in owners_at.values()), "no instant shared"
-    for limit in (3, 7):
+    for limit in (1, 2, 3):  # fewer than the four owners: pages bounded by their heads
+        assert await _every_page(client, admin, limit) == listed
+    for limit in (2, 3, 7):
         one_number = await _every_page(client, admin, limit, phone=shared)
         assert [record["check_id"] for record in one_number] == [
             record["check_id"] for record in listed if record["phone"] == shared
@@ -262,6 +273,12 @@ async def test_every_tenants_pages_merge_each_owners_records_newest_first(
         record["check_id"] for record in listed if _instant(record["decided_at"]) >= since
     ]
     assert 0 < len(recent) < len(listed)
+    since, until = instants[len(instants) // 4], instants[len(instants) * 3 // 4]
+    middle = await _every_page(client, admin, 2, since=since.isoformat(), until=until.isoformat())
+    assert [record["check_id"] for record in middle] == [
+        record["check_id"] for record in listed if since <= _instant(record["decided_at"]) < until
+    ]
+    assert 0 < len(middle) < len(listed)
     # a filter the owners' indexes do not order: the one sort, the same records
     merged.clear()
     allowed = await _every_page(client, admin, outcome="allowed")
@@ -269,6 +286,111 @@ async def test_every_tenants_pages_merge_each_owners_records_newest_first(
     assert [record["check_id"] for record in allowed] == [
         record["check_id"] for record in listed if record["outcome"] == "allowed"
     ]
+
+
+def test_the_merge_is_chosen_where_the_records_outnumber_the_owners() -> None:
+    """The lab's cases (docs/BENCHMARKS.md, issue 22, tenth round), seven partitions: merged
+    where it was the faster, sorted where the sort was; sorted with no estimate of the owners."""
+    assert every_owner.merge_chosen(7, 1_000_000, 50)  # 13-26 ms against 119-143
+    assert every_owner.merge_chosen(7, 4_800_000, 50)
+    assert not every_owner.merge_chosen(7, 1_000_000, 10_000)  # 440-616 against 117-151
+    assert not every_owner.merge_chosen(7, 100_000, 5_000)  # 152-256 against 30-45
+    assert not every_owner.merge_chosen(7, 1_000_000, None)
+
+
+async def test_the_catalogs_estimates_count_the_records_partitions_and_owners(
+    client: httpx.AsyncClient, admin: dict[str, str], connection: AsyncConnection
+) -> None:
+    for _ in range(2):
+        _, headers = await tenant_with_key(client, admin)
+        await _records(client, headers)
+    await connection.execute(text("ANALYZE check_records"))
+    await connection.execute(text("ANALYZE check_counts"))
+    estimates = (await connection.execute(every_owner.ESTIMATES)).one()
+    actual = (
+        await connection.execute(
+            text(
+                "SELECT (SELECT count(*) FROM check_records) AS records, "
+                "(SELECT count(DISTINCT tenant_id) FROM check_counts) AS owners, "
+                "(SELECT count(*) FROM pg_inherits "
+                "WHERE inhparent = 'check_records'::regclass) AS partitions"
+            )
+        )
+    ).one()
+    assert (estimates.records, estimates.owners, estimates.partitions) == (
+        actual.records,
+        actual.owners,
+        actual.partitions,
+    )
+    assert actual.owners == 2
+
+
+async def _merged_rows(connection: AsyncConnection, stmt: Any) -> int:
+    """How many records the merged statement read from the owners' pages (the rows its final
+    sort took), by EXPLAIN ANALYZE."""
+    compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    plan = (
+        await connection.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}"))
+    ).scalar_one()
+    top = plan[0]["Plan"]
+    (final,) = [node for node in top["Plans"] if node["Parent Relationship"] == "Outer"]
+    assert final["Node Type"] == "Sort", final["Node Type"]
+    return int(final["Plans"][0]["Actual Rows"])
+
+
+async def test_the_merge_reads_only_the_owners_on_the_page(connection: AsyncConnection) -> None:
+    """Twenty owners' records, written straight (after every other record: an hour ahead):
+    owner k's newest at k seconds before the others' start, the rest a minute apart. A page of
+    five reads the five newest owners' records at or after the fifth head, not five of every
+    owner; with a number or a range, the same rows as one sort."""
+    start = datetime.now(UTC) + timedelta(hours=1)
+    rows = [
+        {
+            "id": f"chk_lab{k:02d}{j:02d}",
+            "at": start - timedelta(seconds=k, minutes=j),
+            "tenant": f"ten_lab{k:02d}",
+            "phone": "+14155550100" if j == 0 else "+14155550199",
+            "seq": j,
+        }
+        for k in range(20)
+        for j in range(10)
+    ]
+    await connection.execute(
+        text(
+            "INSERT INTO check_records (id, decided_at, tenant_id, request_id, phone, at, "
+            "channel, outcome, details, lane, lane_seq, prev_hash, hash) VALUES (:id, :at, "
+            ":tenant, 'r', :phone, :at, 'voice', 'allowed', '{}', 'lab', :seq, '', '')"
+        ),
+        rows,
+    )
+    after = start - timedelta(minutes=30)  # only these records: the ones of other tests apart
+
+    async def both(flt: trail.CheckFilter, limit: int) -> list[str]:
+        conditions = [*flt.where(), check_records.c.decided_at >= after]
+        merged = every_owner.every_owners_page(conditions, None, limit)
+        sort = trail._newest_first(flt).where(check_records.c.decided_at >= after).limit(limit)
+        ids = [row.id for row in await connection.execute(merged)]
+        assert ids == [row.id for row in await connection.execute(sort)]
+        return ids
+
+    every = trail.CheckFilter(None, True)
+    assert await both(every, 5) == [f"chk_lab{k:02d}00" for k in range(5)]
+    assert (
+        await _merged_rows(
+            connection,
+            every_owner.every_owners_page(
+                [*every.where(), check_records.c.decided_at >= after], None, 5
+            ),
+        )
+        == 5
+    )  # the unbounded merge read 5 of each of the twenty owners: 100
+    # the number of every owner's older records: each owner's newest match is its second
+    older = await both(trail.CheckFilter(None, True, phone="+14155550199"), 5)
+    assert older == [f"chk_lab{k:02d}01" for k in range(5)]
+    # a range: the first half minute of the newest records
+    until = start - timedelta(seconds=7)
+    ranged = await both(trail.CheckFilter(None, True, until=until), 6)
+    assert ranged == [f"chk_lab{k:02d}00" for k in range(8, 14)]
 
 
 async def test_a_tenants_csv_export_in_pages_has_every_match_once_newest_first(

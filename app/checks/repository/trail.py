@@ -18,15 +18,14 @@ from sqlalchemy import (
     func,
     select,
     text,
-    true,
     tuple_,
-    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.checks.models import COUNTED
 from app.checks.models import check_counts as counts
 from app.checks.models import check_records as t
+from app.checks.repository import owners
 from app.core.db import Database
 from app.core.pagination import PageRequest
 
@@ -80,51 +79,19 @@ def _newest_first(flt: CheckFilter) -> Select[Any]:
 
 async def page_records(session: AsyncSession, flt: CheckFilter, page: PageRequest) -> list[Row]:
     """Up to `page.limit + 1` records, newest first, after the page's cursor."""
-    if flt.every_tenant and flt.outcome is None and flt.error is None and flt.api_key_id is None:
-        stmt = _every_owners_page(flt, page.after, page.limit + 1)
+    if (
+        flt.every_tenant
+        and flt.outcome is None
+        and flt.error is None
+        and flt.api_key_id is None
+        and await owners.merge_pays(session)
+    ):
+        stmt = owners.every_owners_page(flt.where(), page.after, page.limit + 1)
         return list((await session.execute(stmt)).mappings().all())
     stmt = _newest_first(flt)
     if page.after is not None:
         stmt = stmt.where(tuple_(t.c.decided_at, t.c.id) < tuple_(*page.after))
     return list((await session.execute(stmt.limit(page.limit + 1))).mappings().all())
-
-
-def _every_owners_page(
-    flt: CheckFilter, after: tuple[datetime, str] | None, limit: int
-) -> Select[Any]:
-    """Every tenant's matching records (and the platform's), newest first: the first `limit` of
-    each owner, read in its own index order (ix_check_records_tenant_decided, or with `phone`
-    ix_check_records_tenant_phone), merged. No index orders every owner's records together (one
-    would cost every check's write), and one ORDER BY over them all sorted every record of
-    every month for each page: 1.5-2.0 s at 4.8 million records of 50 tenants. This costs a few
-    index descents per owner and month, and up to `limit` rows per owner, instead (16-26 ms
-    there, pages of 101). The owners are found in the records themselves (a skip scan of the
-    index's first column), so no record is missed, whatever the tenants table holds.
-
-    Not for a filter on outcome, error or key: an owner with no match would be walked to its
-    first record in index order, slower than the one sort when the filter matches little (5.5
-    s against 1.1 s for a key with no record, at 4.8 million). Those pages sort as before."""
-    conditions = flt.where()
-    if after is not None:
-        conditions.append(tuple_(t.c.decided_at, t.c.id) < tuple_(*after))
-    order = (t.c.tenant_id.desc(), t.c.decided_at.desc(), t.c.id.desc())
-    first = select(t.c.tenant_id).where(t.c.tenant_id.is_not(None))
-    owners = first.order_by(t.c.tenant_id).limit(1).cte("owners", recursive=True)
-    following = (
-        select(t.c.tenant_id)
-        .where(t.c.tenant_id > owners.c.tenant_id)
-        .order_by(t.c.tenant_id)
-        .limit(1)
-        .scalar_subquery()
-        .correlate(owners)
-    )
-    owners = owners.union_all(select(following).where(owners.c.tenant_id.is_not(None)))
-    own = select(t).where(t.c.tenant_id == owners.c.tenant_id, *conditions)
-    per_tenant = own.order_by(*order).limit(limit).lateral("per_tenant")
-    tenants = select(per_tenant).select_from(owners).join(per_tenant, true())
-    platform = select(t).where(t.c.tenant_id.is_(None), *conditions).order_by(*order).limit(limit)
-    merged = union_all(tenants, platform).subquery("merged")
-    return select(merged).order_by(merged.c.decided_at.desc(), merged.c.id.desc()).limit(limit)
 
 
 async def record(session: AsyncSession, flt: CheckFilter, check_id: str) -> Row | None:
