@@ -57,7 +57,8 @@ check_records = Table(
 # How many decisions of each outcome a tenant's checks had in an hour (UTC), per writer lane:
 # the statement-level trigger `check_records_counted` (migration 0013) adds every written batch
 # in the batch's own statement; a lane is one slot's, so concurrent batches never touch the same
-# row. Upkeep merges the lanes of past hours into one row (lane ''). `tenant_id` '' is the
+# row. Upkeep merges the lanes of past hours into one row (lane ''), and adds them to the hour's
+# row of every tenant together (`tenant_id` '*', migration 0021). `tenant_id` '' is the
 # platform's own checks (a key column cannot be NULL).
 check_counts = Table(
     "check_counts",
@@ -67,6 +68,7 @@ check_counts = Table(
     Column("lane", String(40, collation="C"), nullable=False),
     *(Column(name, BigInteger, nullable=False) for name in COUNTED),
     PrimaryKeyConstraint("tenant_id", "hour", "lane", name="pk_check_counts"),
+    # made for every tenant's sums, which read the '*' rows now (migration 0021); left for now
     Index("ix_check_counts_hour", "hour"),
     # the rows `compact_check_counts` has still to merge into one per tenant and hour
     Index("ix_check_counts_lanes", "hour", postgresql_where=text("lane <> ''")),

@@ -281,3 +281,83 @@ async def test_compaction_merges_the_lanes_of_past_hours_and_keeps_every_count(
         (this_hour, "ln_b", 16),
     ]
     assert await _stats(client, headers, query) == before
+
+
+async def test_every_tenants_counts_sum_each_tenants_before_and_after_merges(
+    client: httpx.AsyncClient, admin: dict[str, str], connection: AsyncConnection
+) -> None:
+    """A platform key's statistics of every tenant read, for the hours upkeep has merged, their
+    row of every tenant (migration 0021), and the lanes not merged yet: the same totals as each
+    tenant's own, before a merge, after it, with a lane written late into a merged hour, and
+    after that lane's merge."""
+    a_id, a = await tenant_with_key(client, admin)
+    b_id, b = await tenant_with_key(client, admin)
+    this_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    past, older = this_hour - timedelta(hours=5), this_hour - timedelta(hours=30)
+
+    async def count(tenant: str, hour: datetime, lane: str, allowed: int) -> None:
+        await connection.execute(
+            text(
+                "INSERT INTO check_counts (tenant_id, hour, lane, allowed, invalid_phone, "
+                "opted_out, dnc_blocked, call_hours_violation) "
+                "VALUES (:t, :h, :l, :a, 0, 0, 0, 1)"
+            ),
+            {"t": tenant, "h": hour, "l": lane, "a": allowed},
+        )
+
+    until = this_hour + timedelta(hours=1)
+    hours = f"?since={older.isoformat()}&until={until.isoformat()}".replace("+", "%2B")
+    days = f"{hours}&bucket=day"
+    # counts committed by other tests, if any, are there throughout: compared as they add
+    baseline = await _stats(client, admin, hours)
+    for tenant, hour, lane, allowed in (
+        (a_id, past, "ln_a", 1),
+        (a_id, past, "ln_b", 2),
+        (b_id, past, "ln_a", 4),
+        (b_id, older, "ln_c", 8),
+        (a_id, this_hour, "ln_a", 16),
+        ("", past, "ln_a", 64),  # the platform's own checks
+    ):
+        await count(tenant, hour, lane, allowed)
+    platform = {past.isoformat().replace("+00:00", "Z"): 64}
+
+    async def every_and_each() -> tuple[Any, Any]:
+        every = await _stats(client, admin, hours)
+        mine, theirs = await _stats(client, a, hours), await _stats(client, b, hours)
+        assert {bucket["start"]: bucket["allowed"] for bucket in every["buckets"]} == {
+            base["start"]: base["allowed"]
+            + one["allowed"]
+            + two["allowed"]
+            + platform.get(base["start"], 0)
+            for base, one, two in zip(
+                baseline["buckets"], mine["buckets"], theirs["buckets"], strict=True
+            )
+        }
+        assert every["totals"]["call_hours_violation"] == (
+            baseline["totals"]["call_hours_violation"]
+            + mine["totals"]["call_hours_violation"]
+            + theirs["totals"]["call_hours_violation"]
+            + 1
+        )
+        return every, await _stats(client, admin, days)
+
+    async def merge() -> list[tuple[Any, ...]]:
+        await connection.execute(
+            text(
+                "SELECT compact_check_counts(date_trunc('hour', now(), 'UTC') - interval '1 hour')"
+            )
+        )
+        rows = await connection.execute(
+            text("SELECT hour, allowed FROM check_counts WHERE tenant_id = '*' ORDER BY hour")
+        )
+        return [tuple(row) for row in rows]
+
+    before = await every_and_each()
+    assert before[0]["totals"]["allowed"] - baseline["totals"]["allowed"] == 95
+    assert await merge() == [(older, 8), (past, 71)]
+    assert await every_and_each() == before
+    await count(b_id, past, "ln_d", 32)  # a batch of the merged hour, committed late
+    late = await every_and_each()
+    assert late[0]["totals"]["allowed"] - baseline["totals"]["allowed"] == 127
+    assert await merge() == [(older, 8), (past, 103)]
+    assert await every_and_each() == late

@@ -24,9 +24,10 @@ HEAD_RECORDS = 30
 
 # The records: the partitions' own estimates (pg_class, readable by every role). The owners:
 # the distinct tenants of the hourly counts (each owner with records in a counted hour has a
-# row there, the platform as ''), from the statistics of check_counts, a table the serving
-# role reads (pg_stats shows a column only to a role that may select it: the partitions are
-# the migrating role's, granted to no one); none before check_counts is first analyzed.
+# row there, the platform as ''; '*', every tenant's, is one more), from the statistics of
+# check_counts, a table the serving role reads (pg_stats shows a column only to a role that
+# may select it: the partitions are the migrating role's, granted to no one); none before
+# check_counts is first analyzed.
 ESTIMATES = text(
     """
     SELECT (SELECT count(*) FROM pg_inherits i
