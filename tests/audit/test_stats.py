@@ -237,6 +237,25 @@ async def test_bad_ranges_are_validation_failed(
     assert len(response.json()["buckets"]) == 2192
 
 
+async def _count(
+    connection: AsyncConnection,
+    tenant_id: str,
+    hour: datetime,
+    lane: str,
+    allowed: int,
+    call_hours_violation: int = 0,
+) -> None:
+    """A row of check_counts written straight (as a lane, or as an earlier merge left it)."""
+    await connection.execute(
+        text(
+            "INSERT INTO check_counts (tenant_id, hour, lane, allowed, invalid_phone, "
+            "opted_out, dnc_blocked, call_hours_violation) "
+            "VALUES (:t, :h, :l, :a, 0, 0, 0, :c)"
+        ),
+        {"t": tenant_id, "h": hour, "l": lane, "a": allowed, "c": call_hours_violation},
+    )
+
+
 async def test_compaction_merges_the_lanes_of_past_hours_and_keeps_every_count(
     client: httpx.AsyncClient, admin: dict[str, str], connection: AsyncConnection
 ) -> None:
@@ -250,14 +269,7 @@ async def test_compaction_merges_the_lanes_of_past_hours_and_keeps_every_count(
         (this_hour, "ln_a", 8),
         (this_hour, "ln_b", 16),
     ):
-        await connection.execute(
-            text(
-                "INSERT INTO check_counts (tenant_id, hour, lane, allowed, invalid_phone, "
-                "opted_out, dnc_blocked, call_hours_violation) "
-                "VALUES (:t, :h, :l, :a, 0, 0, 0, 0)"
-            ),
-            {"t": tenant_id, "h": hour, "l": lane, "a": allowed},
-        )
+        await _count(connection, tenant_id, hour, lane, allowed)
     until = this_hour + timedelta(hours=1)
     query = f"?since={past.isoformat()}&until={until.isoformat()}".replace("+", "%2B")
     before = await _stats(client, headers, query)
@@ -296,14 +308,7 @@ async def test_every_tenants_counts_sum_each_tenants_before_and_after_merges(
     past, older = this_hour - timedelta(hours=5), this_hour - timedelta(hours=30)
 
     async def count(tenant: str, hour: datetime, lane: str, allowed: int) -> None:
-        await connection.execute(
-            text(
-                "INSERT INTO check_counts (tenant_id, hour, lane, allowed, invalid_phone, "
-                "opted_out, dnc_blocked, call_hours_violation) "
-                "VALUES (:t, :h, :l, :a, 0, 0, 0, 1)"
-            ),
-            {"t": tenant, "h": hour, "l": lane, "a": allowed},
-        )
+        await _count(connection, tenant, hour, lane, allowed, call_hours_violation=1)
 
     until = this_hour + timedelta(hours=1)
     hours = f"?since={older.isoformat()}&until={until.isoformat()}".replace("+", "%2B")
