@@ -7,10 +7,11 @@ runs; when the last pause ends the collector is switched back on, and cycles mad
 collected as usual afterwards.
 
 Inside a running event loop it is switched back on at the loop's next turn, not at once: when
-a batch's request ends, the callback that woke it (the writer's future, with its 10,000
-decisions) is still running, and the first allocation after switching on found some 55,000
-objects of that batch still alive and walked them all (25-45 ms, on the event loop, while the
-rest of the answer waited to be sent). A turn later they are freed and nothing is walked.
+a batch's request ends, the callback that resumed it is still running and holds the writer's
+future, whose result is the batch's 10,000 decisions, and the first collection after switching
+on walked them all with their answers and records (some 55,000 objects: 15-45 ms during which
+the worker's event loop did nothing else). A turn later they are freed, and no collection
+walks them. With no running loop the collector is switched back on at once.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ _ours = False  # whether the collector is off because of a pause (not because of
 @contextmanager
 def paused() -> Iterator[None]:
     global _depth, _ours
-    if _depth == 0 and not _ours and gc.isenabled():
+    # when it is off already (someone else's doing, or a pending switch-on), it is left so
+    if _depth == 0 and gc.isenabled():
         gc.disable()
         _ours = True
     _depth += 1
@@ -38,7 +40,7 @@ def paused() -> Iterator[None]:
         if _depth == 0 and _ours:
             try:
                 asyncio.get_running_loop().call_soon(_switch_on)
-            except RuntimeError:  # no loop running: nothing of the batch is left to free
+            except RuntimeError:  # no loop running: switched on at once
                 _switch_on()
 
 

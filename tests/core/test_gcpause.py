@@ -79,9 +79,10 @@ async def test_a_big_batchs_objects_are_freed_before_the_collector_comes_back(
     await asyncio.sleep(0)
     assert answer.status_code == 200, answer.text
     assert gc.isenabled()
+    gc.collect(0)  # a collection now, whatever the count: the batch must be gone by then
     # switched on at once, the collector walked the batch's decisions, still held by the
     # callback that ended the request (and each one's answer and record)
-    assert decisions_walked  # the collector did run afterwards (700 allocations)
+    assert decisions_walked
     assert not any(decisions_walked), decisions_walked
 
 
