@@ -13,6 +13,12 @@ from app.checks.outcome import Decided
 from app.core import gcpause
 from tests.helpers import tenant_with_key
 
+# a batch big enough for the pause (from 1,000 items): 2,000 valid numbers, all allowed
+BIG_BATCH = {
+    "items": [{"to": f"+1415555{n:04d}"} for n in range(2000, 4000)],
+    "at": "2026-11-23T18:30:00Z",
+}
+
 
 def test_pauses_nest_and_leave_the_collector_as_they_found_it() -> None:
     assert gc.isenabled()
@@ -72,10 +78,8 @@ async def test_a_big_batchs_objects_are_freed_before_the_collector_comes_back(
     client: httpx.AsyncClient, admin: dict[str, str], decisions_walked: list[int]
 ) -> None:
     _, headers = await tenant_with_key(client, admin)
-    items = [{"to": f"+1415555{n:04d}"} for n in range(2000, 4000)]
-    body = {"items": items, "at": "2026-11-23T18:30:00Z"}
     decisions_walked.clear()
-    answer = await client.post("/v1/checks/batch", json=body, headers=headers)
+    answer = await client.post("/v1/checks/batch", json=BIG_BATCH, headers=headers)
     await asyncio.sleep(0)
     assert answer.status_code == 200, answer.text
     assert gc.isenabled()
@@ -90,9 +94,7 @@ async def test_a_big_batch_leaves_the_collector_on(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
     _, headers = await tenant_with_key(client, admin)
-    items = [{"to": f"+1415555{n:04d}"} for n in range(2000, 4000)]
-    body = {"items": items, "at": "2026-11-23T18:30:00Z"}
-    answer = await client.post("/v1/checks/batch", json=body, headers=headers)
+    answer = await client.post("/v1/checks/batch", json=BIG_BATCH, headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.json()["summary"]["allowed"] == 2000
     await asyncio.sleep(0)  # the collector comes back at the loop's next turn
