@@ -1,0 +1,98 @@
+"""A check the fast path takes is answered before FastAPI's and Starlette's outer layers
+(app/core/middleware.Application), with everything the request context gives every answer;
+with FastAPI's telemetry on, every request goes through FastAPI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from starlette.applications import Starlette
+
+from app.core.config import Settings
+from app.core.db import Database
+from app.main import create_app
+from tests.helpers import tenant_with_key
+
+CHECK = {"to": "+14155552671", "at": "2026-11-23T18:30:00Z"}
+
+
+@pytest.fixture
+def entered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the requests that went through Starlette's own entry."""
+    paths: list[str] = []
+    original = Starlette.__call__
+
+    async def spy(self: Starlette, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            paths.append(scope["path"])
+        await original(self, scope, receive, send)
+
+    monkeypatch.setattr(Starlette, "__call__", spy)
+    return paths
+
+
+async def test_a_check_skips_the_frameworks_outer_layers(
+    client: httpx.AsyncClient, admin: dict[str, str], entered: list[str]
+) -> None:
+    _, headers = await tenant_with_key(client, admin)
+    entered.clear()
+    check = await client.post("/v1/checks", json=CHECK, headers=headers)
+    assert check.status_code == 200, check.text
+    assert check.json()["ok"] is True
+    assert check.headers["x-request-id"]
+    assert check.headers["x-content-type-options"] == "nosniff"
+    batch = await client.post(
+        "/v1/checks/batch",
+        json={"items": [{"to": CHECK["to"]}], "at": CHECK["at"]},
+        headers=headers,
+    )
+    assert batch.status_code == 200, batch.text
+    assert entered == []  # neither went through FastAPI's and Starlette's layers
+    me = await client.get("/v1/me", headers=headers)
+    assert me.status_code == 200, me.text
+    assert entered == ["/v1/me"]  # every other request does
+
+
+async def test_a_check_the_fast_path_hands_on_gets_the_routes_answer(
+    client: httpx.AsyncClient, admin: dict[str, str], entered: list[str]
+) -> None:
+    """A body the fast path does not take (an unknown field) goes on to the FastAPI route,
+    whose validation error is the envelope with the request's id."""
+    _, headers = await tenant_with_key(client, admin)
+    answer = await client.post(
+        "/v1/checks", json={**CHECK, "colour": "red"}, headers={**headers, "X-Request-Id": "r-1"}
+    )
+    assert answer.status_code == 400, answer.text
+    body = answer.json()
+    assert body["error"] == "validation_failed"
+    assert body["details"]["fields"][0]["field"] == "colour"
+    assert body["request_id"] == "r-1" == answer.headers["x-request-id"]
+    assert answer.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.fixture
+async def traced_client(
+    settings: Settings, engine: AsyncEngine, connection: AsyncConnection
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app with FastAPI's telemetry on."""
+    app = create_app(
+        settings.model_copy(update={"otel": True}), Database.joined_to(engine, connection)
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://callguard.test") as client:
+        yield client
+    await app.state.checks.stop()
+
+
+async def test_with_telemetry_on_a_check_goes_through_fastapi(
+    traced_client: httpx.AsyncClient, admin: dict[str, str], entered: list[str]
+) -> None:
+    _, headers = await tenant_with_key(traced_client, admin)
+    entered.clear()
+    check = await traced_client.post("/v1/checks", json=CHECK, headers=headers)
+    assert check.status_code == 200, check.text
+    assert entered == ["/v1/checks"]
