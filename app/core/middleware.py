@@ -16,6 +16,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from fastapi import FastAPI
+from fastapi._body_limit import AppBodyLimitMiddleware
+from fastapi.telemetry._asgi import ExceptionTelemetryMiddleware
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -259,19 +262,27 @@ def _route_template(scope: Scope) -> str:
     return template
 
 
+# What FastAPI and Starlette put in front of the middleware we add that does nothing for a
+# request the fast path takes: the exception wrappers (the request context answers every
+# exception it can answer; one after the response started goes on up either way) and FastAPI's
+# body limit when it has none (its inner app is then ours itself).
+_PASSING = (ServerErrorMiddleware, ExceptionTelemetryMiddleware, AppBodyLimitMiddleware)
+_TELEMETRY = ("tracing", "metrics", "logs")
+
+
 class Application(FastAPI):
     """FastAPI, with the requests the check fast path takes handed straight to the request
-    context. FastAPI's and Starlette's outer layers (the telemetry switch, asked on every
-    request; the body-limit and exception-telemetry wrappers; ServerErrorMiddleware, which the
-    request context leaves nothing to catch) cost a check several µs and do nothing for it.
-    With FastAPI's own telemetry on (`front = False`) every request goes through FastAPI."""
+    context, past FastAPI's and Starlette's outer layers (`_PASSING`), which cost a check
+    several µs a request and do nothing for it. Only while nothing else stands in front of the
+    request context (middleware added after it, a body limit of FastAPI's own) and FastAPI's
+    telemetry is off; otherwise every request goes through FastAPI."""
 
-    front = True
-    _context: RequestContextMiddleware | None = None
+    # the middleware stack last looked at, and the request context behind it (None: no shortcut)
+    _front: tuple[ASGIApp, RequestContextMiddleware | None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.front and scope["type"] == "http":
-            context = self._context or self._find_context()
+        if scope["type"] == "http":
+            context = self._front_door()
             fast = context.fast_for(scope) if context is not None else None
             if context is not None and fast is not None:
                 scope["app"] = self  # as Starlette sets it (a route the request falls to reads it)
@@ -279,11 +290,21 @@ class Application(FastAPI):
                 return
         await super().__call__(scope, receive, send)
 
-    def _find_context(self) -> RequestContextMiddleware | None:
-        if self.middleware_stack is None:
-            self.middleware_stack = self.build_middleware_stack()
-        layer: Any = self.middleware_stack
-        while layer is not None and not isinstance(layer, RequestContextMiddleware):
-            layer = getattr(layer, "app", None)
-        self._context = layer
-        return layer
+    def _front_door(self) -> RequestContextMiddleware | None:
+        """The request context, when a fast-path request may go straight to it; looked up
+        again whenever the stack is built anew."""
+        front, stack = self._front, self.middleware_stack
+        if front is not None and front[0] is stack:
+            return front[1]
+        if stack is None:
+            stack = self.middleware_stack = self.build_middleware_stack()
+        telemetry = getattr(self, "_telemetry", None)  # FastAPI's own (CALLGUARD_OTEL)
+        if not isinstance(telemetry, dict) or any(telemetry.get(k) for k in _TELEMETRY):
+            self._front = (stack, None)
+            return None
+        layer: Any = stack
+        while isinstance(layer, _PASSING):
+            layer = layer.app
+        context = layer if isinstance(layer, RequestContextMiddleware) else None
+        self._front = (stack, context)
+        return context

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.applications import Starlette
 
@@ -63,6 +64,7 @@ async def test_a_check_the_fast_path_hands_on_gets_the_routes_answer(
     """A body the fast path does not take (an unknown field) goes on to the FastAPI route,
     whose validation error is the envelope with the request's id."""
     _, headers = await tenant_with_key(client, admin)
+    entered.clear()
     answer = await client.post(
         "/v1/checks", json={**CHECK, "colour": "red"}, headers={**headers, "X-Request-Id": "r-1"}
     )
@@ -72,6 +74,36 @@ async def test_a_check_the_fast_path_hands_on_gets_the_routes_answer(
     assert body["details"]["fields"][0]["field"] == "colour"
     assert body["request_id"] == "r-1" == answer.headers["x-request-id"]
     assert answer.headers["x-content-type-options"] == "nosniff"
+    assert entered == []  # handed on from the request context, not from Starlette's entry
+
+
+class Recorder:
+    """A middleware that notes the paths it saw."""
+
+    def __init__(self, app: Any, seen: list[str]) -> None:
+        self.app, self.seen = app, seen
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.seen.append(scope["path"])
+        await self.app(scope, receive, send)
+
+
+async def test_middleware_added_in_front_of_the_request_context_sees_every_check(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str], entered: list[str]
+) -> None:
+    """The shortcut passes only FastAPI's and Starlette's own layers, and looks again when
+    the stack is built anew."""
+    _, headers = await tenant_with_key(client, admin)
+    assert (await client.post("/v1/checks", json=CHECK, headers=headers)).status_code == 200
+    seen: list[str] = []
+    app.middleware_stack = None
+    app.add_middleware(Recorder, seen=seen)
+    entered.clear()
+    check = await client.post("/v1/checks", json=CHECK, headers=headers)
+    assert check.status_code == 200, check.text
+    assert seen == ["/v1/checks"]
+    assert entered == ["/v1/checks"]
 
 
 @pytest.fixture
