@@ -16,8 +16,6 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from fastapi import FastAPI
-from fastapi._body_limit import AppBodyLimitMiddleware
-from fastapi.telemetry._asgi import ExceptionTelemetryMiddleware
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, compile_path
@@ -263,10 +261,18 @@ def _route_template(scope: Scope) -> str:
 
 
 # What FastAPI and Starlette put in front of the middleware we add that does nothing for a
-# request the fast path takes: the exception wrappers (the request context answers every
-# exception it can answer; one after the response started goes on up either way) and FastAPI's
-# body limit when it has none (its inner app is then ours itself).
-_PASSING = (ServerErrorMiddleware, ExceptionTelemetryMiddleware, AppBodyLimitMiddleware)
+# request the fast path takes: the exception wrappers (the request context answers whatever
+# they would; one raised after the response started goes on up either way) and FastAPI's body
+# limit when it has none (its inner app is then ours itself). FastAPI's two are in private
+# modules: should they move, the walk stops at them and every request goes through FastAPI.
+_PASSING: tuple[type, ...] = (ServerErrorMiddleware,)
+try:
+    from fastapi._body_limit import AppBodyLimitMiddleware
+    from fastapi.telemetry._asgi import ExceptionTelemetryMiddleware
+
+    _PASSING += (ExceptionTelemetryMiddleware, AppBodyLimitMiddleware)
+except ImportError:  # pragma: no cover - another FastAPI
+    pass
 _TELEMETRY = ("tracing", "metrics", "logs")
 
 
@@ -304,7 +310,7 @@ class Application(FastAPI):
             return None
         layer: Any = stack
         while isinstance(layer, _PASSING):
-            layer = layer.app
+            layer = getattr(layer, "app", None)
         context = layer if isinstance(layer, RequestContextMiddleware) else None
         self._front = (stack, context)
         return context
