@@ -34,7 +34,7 @@ from app.core.db import (
 from app.core.embedded import EmbeddedPostgres
 from app.core.migrations import upgrade
 from app.main import create_app
-from tests.helpers import bearer
+from tests.helpers import app_client, bearer
 
 pytest_plugins = ["tests.workers"]  # the two-worker fixture, for propagation tests
 
@@ -101,10 +101,8 @@ def app(settings: Settings, engine: AsyncEngine, connection: AsyncConnection) ->
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://callguard.test") as client:
+    async with app_client(app) as client:
         yield client
-    await app.state.checks.stop()  # its writer starts on the first check (no lifespan here)
 
 
 @pytest.fixture

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
+from fastapi import FastAPI
 
 TENANT_SCOPES = [
     "checks:write",
@@ -19,6 +22,16 @@ TENANT_SCOPES = [
     "policy:write",
     "webhooks:write",
 ]
+
+
+@asynccontextmanager
+async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of this app in the test's process, errors answered as a server would; the
+    app's check writer (started by its first check, with no lifespan here) stopped after."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://callguard.test") as client:
+        yield client
+    await app.state.checks.stop()
 
 
 def bearer(secret: str) -> dict[str, str]:

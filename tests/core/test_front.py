@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from app.core.config import Settings
 from app.core.db import Database
 from app.main import create_app
-from tests.helpers import tenant_with_key
+from tests.helpers import app_client, tenant_with_key
 
 CHECK = {"to": "+14155552671", "at": "2026-11-23T18:30:00Z"}
 
@@ -114,10 +114,8 @@ async def traced_client(
     app = create_app(
         settings.model_copy(update={"otel": True}), Database.joined_to(engine, connection)
     )
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://callguard.test") as client:
+    async with app_client(app) as client:
         yield client
-    await app.state.checks.stop()
 
 
 async def test_with_telemetry_on_a_check_goes_through_fastapi(
